@@ -1,0 +1,49 @@
+// config.cpp — small queries on the Config model; see config.hpp.
+#include "config.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace snm {
+
+std::vector<DkimSelector> Config::selectors_for(const std::string& domain) const {
+    for (const auto& entry : dkimDomains)
+        if (entry.domain == domain) return entry.selectors;
+    DkimSelector selector;
+    selector.name = dkimSelector;
+    selector.algorithm = DkimAlgorithm::Rsa;
+    selector.keyBits = dkimKeyBits;
+    selector.keyFile = fmt::format("{}/{}.{}.key", dkimKeyDirectory, domain, dkimSelector);
+    return {selector};
+}
+
+const LoginAccount* Config::find_account(const std::string& address) const {
+    auto it = std::find_if(loginAccounts.begin(), loginAccounts.end(),
+                           [&](const LoginAccount& a) { return a.address == address; });
+    return it == loginAccounts.end() ? nullptr : &*it;
+}
+
+Config rooted_at(Config config, const std::string& root) {
+    if (root.empty() || root == "/") return config;
+    std::string prefix = root;
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    for (auto* path : {&config.stateDirectory, &config.mailDirectory, &config.dkimKeyDirectory,
+                       &config.certificateDirectory})
+        *path = prefix + *path;
+    for (auto& domain : config.dkimDomains)
+        for (auto& selector : domain.selectors) selector.keyFile = prefix + selector.keyFile;
+    return config;
+}
+
+const char* to_string(Canonicalization c) { return c == Canonicalization::Relaxed ? "relaxed" : "simple"; }
+const char* to_string(DkimAlgorithm a) { return a == DkimAlgorithm::Rsa ? "rsa" : "ed25519"; }
+const char* to_string(CertificateScheme s) {
+    switch (s) {
+    case CertificateScheme::Manual: return "manual";
+    case CertificateScheme::SelfSigned: return "selfsigned";
+    case CertificateScheme::Acme: return "acme";
+    }
+    return "?";
+}
+
+}  // namespace snm

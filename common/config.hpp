@@ -1,0 +1,141 @@
+// config.hpp — the snm.toml model: what a mail administrator declares.
+//
+// Option names and defaults are Simple NixOS Mailserver's (its `mailserver.*`
+// options, written as top-level TOML keys), plus snm's own additions:
+// `sendAs`, `stateDirectory`, and the `[dkim]` table with per-domain
+// selectors. The loader (config_loader.hpp) fills this model and checks it;
+// everything downstream (snapshots, rendered config) reads only this model.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace snm {
+
+// Where a value stood in snm.toml, for diagnostics. Line and column are 1-based.
+struct SourcePosition {
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+};
+
+enum class CertificateScheme { Manual, SelfSigned, Acme };
+enum class Canonicalization { Relaxed, Simple };
+enum class DkimAlgorithm { Rsa, Ed25519 };
+// What the milter answers when it cannot sign a message it should sign.
+enum class DkimOnError { Tempfail, Accept };
+
+struct LoginAccount {
+    std::string address;             // lower case
+    std::string hashedPassword;      // as written: crypt(3) or {SCHEME}hash
+    std::string hashedPasswordFile;  // read by `snmctl apply`, never copied elsewhere
+    std::vector<std::string> aliases;        // receive and send; "@domain" = whole domain
+    std::vector<std::string> aliasesRegexp;  // Postfix regexp(5) patterns, receive and send
+    std::vector<std::string> catchAll;       // domains; receive only
+    std::vector<std::string> sendAs;         // send only
+    std::optional<std::string> quota;        // Dovecot size: "2G", "500M"
+    std::optional<std::string> sieveScript;  // script text
+    bool sendOnly = false;
+    std::string sendOnlyRejectMessage = "This account cannot receive emails.";
+    SourcePosition position;
+};
+
+struct DkimSelector {
+    std::string name;
+    DkimAlgorithm algorithm = DkimAlgorithm::Rsa;
+    unsigned keyBits = 0;   // RSA only
+    std::string keyFile;    // absolute; defaults to <dkimKeyDirectory>/<domain>.<selector>.key
+    SourcePosition position;
+};
+
+struct DkimDomain {
+    std::string domain;
+    std::vector<DkimSelector> selectors;
+};
+
+enum class MailboxAuto { No, Create, Subscribe };
+
+struct SpecialMailbox {
+    std::string name;
+    MailboxAuto autoCreate = MailboxAuto::No;
+    std::string specialUse;  // "Junk", "Trash", … or empty
+};
+
+struct Config {
+    std::string sourceFile;  // path the model was loaded from
+
+    std::string fqdn;
+    std::vector<std::string> domains;
+    std::vector<LoginAccount> loginAccounts;
+    // address -> login accounts receiving it (and allowed to send as it)
+    std::map<std::string, std::vector<std::string>> extraVirtualAliases;
+    // address -> destinations (external ones included); receive only
+    std::map<std::string, std::vector<std::string>> forwards;
+    std::vector<std::string> rejectSender;      // addresses or "@domain"
+    std::vector<std::string> rejectRecipients;  // local addresses
+
+    CertificateScheme certificateScheme = CertificateScheme::SelfSigned;
+    std::string certificateFile;       // manual
+    std::string keyFile;               // manual
+    std::string certificateDirectory;  // selfsigned; default <stateDirectory>/certs
+    std::string acmeEmail;             // acme: registration contact
+    std::string acmeServer;            // acme: directory URL (default: Let's Encrypt)
+
+    bool enableImap = true;
+    bool enableImapSsl = true;
+    bool enablePop3 = false;
+    bool enablePop3Ssl = false;
+    bool enableSubmission = true;
+    bool enableSubmissionSsl = true;
+    bool enableManageSieve = false;
+    bool virusScanning = false;
+
+    bool dkimSigning = true;
+    std::string dkimSelector = "mail";
+    unsigned dkimKeyBits = 1024;
+    std::string dkimKeyDirectory;  // default <stateDirectory>/dkim
+    Canonicalization dkimHeaderCanonicalization = Canonicalization::Relaxed;
+    Canonicalization dkimBodyCanonicalization = Canonicalization::Relaxed;
+    // Per-domain selectors from [dkim.domains]; a signing domain without an
+    // entry gets one RSA selector `dkimSelector` of `dkimKeyBits`.
+    std::vector<DkimDomain> dkimDomains;
+    DkimOnError dkimOnError = DkimOnError::Tempfail;
+    // Clients whose mail is signed without SMTP AUTH (CIDR).
+    std::vector<std::string> dkimInternalNetworks = {"127.0.0.0/8", "::1/128"};
+
+    std::string mailDirectory = "/var/vmail";
+    std::string stateDirectory = "/var/lib/snm";
+    unsigned vmailUID = 5000;
+    std::string vmailUserName = "virtualMail";
+    std::string vmailGroupName = "virtualMail";
+    std::string hierarchySeparator = ".";
+    bool useFsLayout = false;
+    std::vector<SpecialMailbox> mailboxes = {
+        {"Trash", MailboxAuto::No, "Trash"},
+        {"Junk", MailboxAuto::Subscribe, "Junk"},
+        {"Drafts", MailboxAuto::Subscribe, "Drafts"},
+        {"Sent", MailboxAuto::Subscribe, "Sent"},
+    };
+    std::string recipientDelimiter = "+";
+    bool lmtpSaveToDetailMailbox = true;
+    std::uint64_t messageSizeLimit = 20971520;
+
+    // The DKIM selectors in force for `domain` (explicit or the default one).
+    std::vector<DkimSelector> selectors_for(const std::string& domain) const;
+    const LoginAccount* find_account(const std::string& address) const;
+};
+
+// The same configuration with every path snm writes (stateDirectory,
+// mailDirectory, dkimKeyDirectory, certificateDirectory, DKIM key files)
+// moved under `root`, for `snmctl apply --root DIR` and the sandbox. Paths
+// of files the administrator provides (hashedPasswordFile, certificateFile,
+// keyFile) are left as written.
+Config rooted_at(Config config, const std::string& root);
+
+const char* to_string(Canonicalization c);
+const char* to_string(DkimAlgorithm a);
+const char* to_string(CertificateScheme s);
+
+}  // namespace snm

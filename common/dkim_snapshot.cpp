@@ -1,0 +1,81 @@
+// dkim_snapshot.cpp — see dkim_snapshot.hpp.
+#include "dkim_snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include "cdb_file.hpp"
+#include "snapshot_layout.hpp"
+
+namespace snm {
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto end = text.find(separator, start);
+        if (end == std::string_view::npos) end = text.size();
+        parts.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+std::optional<Canonicalization> parse_canonicalization(std::string_view text) {
+    if (text == "relaxed") return Canonicalization::Relaxed;
+    if (text == "simple") return Canonicalization::Simple;
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string& path) {
+    auto file = CdbFile::open(path, layout::kDkimFormat);
+    if (!file) return file.error();
+    auto snapshot = std::make_shared<DkimSnapshot>();
+    snapshot->path = path;
+    const auto corrupt = [&](std::string_view what) {
+        return Error{fmt::format("snapshot {}: {} is malformed; run `snmctl apply`", path, what), true};
+    };
+
+    const auto canonicalization = split((*file)->find(layout::kCanonicalization).value_or(""), '/');
+    if (canonicalization.size() != 2) return corrupt("the canonicalization");
+    auto header = parse_canonicalization(canonicalization[0]);
+    auto body = parse_canonicalization(canonicalization[1]);
+    if (!header || !body) return corrupt("the canonicalization");
+    snapshot->header_canonicalization = *header;
+    snapshot->body_canonicalization = *body;
+
+    const auto on_error = (*file)->find(layout::kOnError).value_or("");
+    if (on_error == "tempfail") snapshot->on_error = DkimOnError::Tempfail;
+    else if (on_error == "accept") snapshot->on_error = DkimOnError::Accept;
+    else return corrupt("the on-error setting");
+
+    if (auto networks = (*file)->find(layout::kInternalNetworks); networks && !networks->empty())
+        for (auto network : split(*networks, ',')) snapshot->internal_networks.emplace_back(network);
+
+    bool malformed = false;
+    (*file)->for_each(layout::kSigningDomain, [&](std::string_view domain, std::string_view records) {
+        auto& keys = snapshot->domains_[std::string(domain)];
+        for (auto line : split(records, '\n')) {
+            if (line.empty()) continue;
+            const auto fields = split(line, '\t');
+            if (fields.size() != 3 || (fields[1] != "rsa" && fields[1] != "ed25519")) {
+                malformed = true;
+                continue;
+            }
+            keys.push_back({std::string(fields[0]), fields[1] == "rsa" ? DkimAlgorithm::Rsa : DkimAlgorithm::Ed25519,
+                            std::string(fields[2])});
+        }
+    });
+    if (malformed) return corrupt("a selector record");
+    return std::shared_ptr<const DkimSnapshot>(std::move(snapshot));
+}
+
+const std::vector<DkimSigningKey>* DkimSnapshot::selectors(const std::string& domain) const {
+    auto it = domains_.find(domain);
+    return it == domains_.end() ? nullptr : &it->second;
+}
+
+}  // namespace snm

@@ -1,0 +1,243 @@
+// routing_snapshot.cpp — see routing_snapshot.hpp.
+#include "routing_snapshot.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "address.hpp"
+#include "snapshot_layout.hpp"
+
+namespace snm {
+
+namespace {
+
+// Builds "base_local@domain" in a fixed buffer.
+struct AddressBuffer {
+    std::array<char, kMaxAddressLength + 1> bytes;
+    std::size_t size = 0;
+    bool assign(std::string_view local, std::string_view domain) {
+        if (local.size() + 1 + domain.size() > bytes.size()) return false;
+        std::memcpy(bytes.data(), local.data(), local.size());
+        bytes[local.size()] = '@';
+        std::memcpy(bytes.data() + local.size() + 1, domain.data(), domain.size());
+        size = local.size() + 1 + domain.size();
+        return true;
+    }
+    std::string_view view() const { return {bytes.data(), size}; }
+};
+
+// Appends each destination of a comma-separated list to `out`, with
+// `extension` inserted before the '@' (Postfix's propagate_unmatched_extensions).
+void append_with_extension(std::string& out, std::string_view destinations, std::string_view extension) {
+    std::size_t start = 0;
+    while (start <= destinations.size()) {
+        auto end = destinations.find(',', start);
+        if (end == std::string_view::npos) end = destinations.size();
+        const auto destination = destinations.substr(start, end - start);
+        if (!out.empty()) out += ',';
+        const auto at = destination.rfind('@');
+        if (at == std::string_view::npos || extension.empty()) {
+            out.append(destination);
+        } else {
+            out.append(destination.substr(0, at)).append(extension).append(destination.substr(at));
+        }
+        start = end + 1;
+    }
+}
+
+// Appends the comma-separated `items` to `out`, skipping ones already there.
+void append_unique(std::string& out, std::string_view items) {
+    std::size_t start = 0;
+    while (start <= items.size()) {
+        auto end = items.find(',', start);
+        if (end == std::string_view::npos) end = items.size();
+        const auto item = items.substr(start, end - start);
+        bool present = false;
+        std::size_t pos = 0;
+        const std::string_view existing(out);
+        while (!present && pos <= existing.size()) {
+            auto stop = existing.find(',', pos);
+            if (stop == std::string_view::npos) stop = existing.size();
+            present = existing.substr(pos, stop - pos) == item;
+            pos = stop + 1;
+        }
+        if (!present && !item.empty()) {
+            if (!out.empty()) out += ',';
+            out.append(item);
+        }
+        start = end + 1;
+    }
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto fold = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+        if (fold(a[i]) != fold(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::open(const std::string& path) {
+    auto file = CdbFile::open(path, layout::kRoutingFormat);
+    if (!file) return file.error();
+    std::shared_ptr<RoutingSnapshot> snapshot(new RoutingSnapshot(std::move(file.value())));
+    snapshot->delimiter_ = snapshot->file_->find(layout::kDelimiter).value_or("");
+
+    std::size_t count = 0;
+    const auto count_text = snapshot->file_->find(layout::kRegexCount).value_or("0");
+    std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto record = snapshot->file_->find(std::string(layout::kRegexAlias) + std::to_string(i));
+        const auto tab = record ? record->find('\t') : std::string_view::npos;
+        if (tab == std::string_view::npos)
+            return Error{fmt::format("snapshot {}: regexp alias {} is missing or malformed; run `snmctl apply`", path, i), true};
+        const auto entry = record->substr(0, tab);  // "/pattern/flags"
+        const auto close = entry.rfind('/');
+        const std::string pattern(entry.substr(1, close - 1));
+        auto alias = std::make_unique<RegexAlias>();
+        // Postfix regexp tables are case-insensitive by default.
+        if (regcomp(&alias->compiled, pattern.c_str(), REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+            return Error{fmt::format("snapshot {}: regexp alias `{}` does not compile", path, entry), true};
+        alias->account = std::string(record->substr(tab + 1));
+        snapshot->regex_aliases_.push_back(std::move(alias));
+    }
+    return std::shared_ptr<const RoutingSnapshot>(std::move(snapshot));
+}
+
+RoutingSnapshot::~RoutingSnapshot() {
+    for (auto& alias : regex_aliases_) regfree(&alias->compiled);
+}
+
+bool RoutingSnapshot::split_extension(std::string_view address, std::string_view& base_local,
+                                      std::string_view& extension) const {
+    if (delimiter_.empty()) return false;
+    const auto at = address.rfind('@');
+    if (at == std::string_view::npos) return false;
+    const auto local = address.substr(0, at);
+    const auto cut = local.find_first_of(delimiter_);
+    if (cut == std::string_view::npos || cut == 0) return false;
+    base_local = local.substr(0, cut);
+    extension = local.substr(cut);
+    return true;
+}
+
+const RoutingSnapshot::RegexAlias* RoutingSnapshot::matching_regex(std::string_view address) const {
+    if (regex_aliases_.empty()) return nullptr;
+    std::array<char, kMaxAddressLength + 1> terminated;
+    if (address.size() >= terminated.size()) return nullptr;
+    std::memcpy(terminated.data(), address.data(), address.size());
+    terminated[address.size()] = '\0';
+    for (const auto& alias : regex_aliases_)
+        if (regexec(&alias->compiled, terminated.data(), 0, nullptr, 0) == 0) return alias.get();
+    return nullptr;
+}
+
+bool RoutingSnapshot::is_local_domain(std::string_view domain) const {
+    return file_->find_folded(layout::kDomain, domain).has_value();
+}
+
+std::optional<std::string_view> RoutingSnapshot::mailbox(std::string_view address) const {
+    if (auto found = file_->find_folded(layout::kMailbox, address)) return found;
+    std::string_view base_local, extension;
+    AddressBuffer base;
+    if (split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)))
+        return file_->find_folded(layout::kMailbox, base.view());
+    return std::nullopt;
+}
+
+std::optional<std::string_view> RoutingSnapshot::send_only_message(std::string_view address) const {
+    if (auto found = file_->find_folded(layout::kSendOnly, address)) return found;
+    std::string_view base_local, extension;
+    AddressBuffer base;
+    if (split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)))
+        return file_->find_folded(layout::kSendOnly, base.view());
+    return std::nullopt;
+}
+
+bool RoutingSnapshot::resolve_alias(std::string_view address, std::string& out) const {
+    out.clear();
+    const auto domain = domain_of(address);
+    if (domain.empty()) return false;
+    // 1. The exact address: aliases, extraVirtualAliases, forwards.
+    if (auto exact = file_->find_folded(layout::kAlias, address)) {
+        out.append(*exact);
+        return true;
+    }
+    // 2. An existing mailbox is delivered as it is, never to a catch-all.
+    if (file_->find_folded(layout::kMailbox, address)) return false;
+    // 3. The same without the recipient-delimiter extension.
+    std::string_view base_local, extension;
+    AddressBuffer base;
+    if (split_extension(address, base_local, extension) && base.assign(base_local, domain)) {
+        if (auto alias = file_->find_folded(layout::kAlias, base.view())) {
+            append_with_extension(out, *alias, extension);
+            for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+            return true;
+        }
+        if (file_->find_folded(layout::kMailbox, base.view())) return false;
+    }
+    // 4. Regexp aliases (aliasesRegexp), in declaration order.
+    if (const auto* alias = matching_regex(address)) {
+        out.append(alias->account);
+        return true;
+    }
+    // 5. The domain's catch-all.
+    if (auto catch_all = file_->find_folded(layout::kCatchAll, domain)) {
+        out.append(*catch_all);
+        return true;
+    }
+    return false;
+}
+
+bool RoutingSnapshot::sender_owners(std::string_view address, std::string& out) const {
+    out.clear();
+    const auto domain = domain_of(address);
+    if (domain.empty()) return false;
+    if (auto owners = file_->find_folded(layout::kSenderOwners, address)) append_unique(out, *owners);
+    std::string_view base_local, extension;
+    AddressBuffer base;
+    if (split_extension(address, base_local, extension) && base.assign(base_local, domain))
+        if (auto owners = file_->find_folded(layout::kSenderOwners, base.view())) append_unique(out, *owners);
+    // "@domain" owners: an `@domain` alias or extraVirtualAliases entry.
+    AddressBuffer whole_domain;
+    if (whole_domain.assign("", domain))
+        if (auto owners = file_->find_folded(layout::kSenderOwners, whole_domain.view())) append_unique(out, *owners);
+    if (const auto* alias = matching_regex(address)) append_unique(out, alias->account);
+    return !out.empty();
+}
+
+bool RoutingSnapshot::owns_sender(std::string_view login, std::string_view address, std::string& scratch) const {
+    if (!sender_owners(address, scratch)) return false;
+    std::size_t start = 0;
+    const std::string_view owners(scratch);
+    while (start <= owners.size()) {
+        auto end = owners.find(',', start);
+        if (end == std::string_view::npos) end = owners.size();
+        if (equals_ignoring_case(owners.substr(start, end - start), login)) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+bool RoutingSnapshot::is_rejected_sender(std::string_view address) const {
+    if (file_->find_folded(layout::kRejectSender, address)) return true;
+    AddressBuffer whole_domain;
+    const auto domain = domain_of(address);
+    return !domain.empty() && whole_domain.assign("", domain) &&
+           file_->find_folded(layout::kRejectSender, whole_domain.view()).has_value();
+}
+
+bool RoutingSnapshot::is_rejected_recipient(std::string_view address) const {
+    if (file_->find_folded(layout::kRejectRecipient, address)) return true;
+    std::string_view base_local, extension;
+    AddressBuffer base;
+    return split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)) &&
+           file_->find_folded(layout::kRejectRecipient, base.view()).has_value();
+}
+
+}  // namespace snm

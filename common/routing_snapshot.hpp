@@ -1,0 +1,72 @@
+// routing_snapshot.hpp — where mail for an address goes and who may send as
+// it: SNM's Postfix maps (virtual_mailbox_domains, virtual_mailbox_maps,
+// virtual_alias_maps, smtpd_sender_login_maps) answered from the routing
+// snapshot.
+//
+// Postfix queries socketmap tables with the full address only (no
+// "@domain" or bare-user fallback), so the resolution Postfix does for
+// hash: maps happens here: recipient-delimiter extensions, exact alias
+// before mailbox before regexp alias before catch-all (an existing address
+// always wins over a catch-all), extension propagation onto alias results.
+// Answers are written into a caller's buffer, which a daemon reuses, so a
+// lookup allocates nothing in the steady state.
+#pragma once
+
+#include <regex.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdb_file.hpp"
+#include "result.hpp"
+
+namespace snm {
+
+class RoutingSnapshot {
+public:
+    static Result<std::shared_ptr<const RoutingSnapshot>> open(const std::string& path);
+    ~RoutingSnapshot();
+    RoutingSnapshot(const RoutingSnapshot&) = delete;
+    RoutingSnapshot& operator=(const RoutingSnapshot&) = delete;
+
+    // virtual_mailbox_domains
+    bool is_local_domain(std::string_view domain) const;
+    // virtual_mailbox_maps: the account's maildir ("domain/local/") for an
+    // address or its extension-less base; nullopt when it is no mailbox.
+    std::optional<std::string_view> mailbox(std::string_view address) const;
+    // The reject message of a send-only account receiving at `address`.
+    std::optional<std::string_view> send_only_message(std::string_view address) const;
+    // virtual_alias_maps: the destinations of `address`, comma-separated,
+    // into `out`. False when no alias applies (the address is delivered as it is).
+    bool resolve_alias(std::string_view address, std::string& out) const;
+    // smtpd_sender_login_maps: the logins that may use `address` as sender,
+    // comma-separated, into `out`. False when nobody owns it.
+    bool sender_owners(std::string_view address, std::string& out) const;
+    // Whether `login` may send as `address`; `scratch` is a reusable buffer.
+    bool owns_sender(std::string_view login, std::string_view address, std::string& scratch) const;
+    // rejectSender / rejectRecipients (for unauthenticated mail).
+    bool is_rejected_sender(std::string_view address) const;
+    bool is_rejected_recipient(std::string_view address) const;
+
+    std::string_view recipient_delimiter() const { return delimiter_; }
+    const CdbFile& file() const { return *file_; }
+
+private:
+    struct RegexAlias {
+        regex_t compiled;
+        std::string account;
+    };
+    explicit RoutingSnapshot(std::shared_ptr<const CdbFile> file) : file_(std::move(file)) {}
+    // The address without its extension, and the extension ("+tag"), when it has one.
+    bool split_extension(std::string_view address, std::string_view& base_local, std::string_view& extension) const;
+    const RegexAlias* matching_regex(std::string_view address) const;
+
+    std::shared_ptr<const CdbFile> file_;
+    std::string_view delimiter_;
+    std::vector<std::unique_ptr<RegexAlias>> regex_aliases_;
+};
+
+}  // namespace snm

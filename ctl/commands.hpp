@@ -1,0 +1,21 @@
+// commands.hpp — the subcommands of snmctl, each `int run_NAME(args)`
+// returning the process exit status (0 success, 1 failure, 2 usage).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace snm::ctl {
+
+using Arguments = std::vector<std::string>;
+
+int run_check(const Arguments& args);
+int run_apply(const Arguments& args);
+int run_passwd(const Arguments& args);
+
+// Exit statuses shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace snm::ctl

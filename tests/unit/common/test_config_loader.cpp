@@ -1,0 +1,281 @@
+// Unit tests of config_loader.hpp: the golden SNM example, defaults, and
+// every kind of bad input, each pinned to its file:line:col diagnostic.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "config_loader.hpp"
+
+using namespace snm;
+using ::testing::HasSubstr;
+
+namespace {
+
+const std::string kHash =
+    "$6$/z4n8AQl6K$kiOkBTWlZfBd7PvF5GsJ8PmPgdZsFGN1jPGZufxxr60PoR0oUsrvzm2oQiflyz5ir9fFJ.d/zKm/NgLXNUsNX/";
+
+// A minimal valid file; tests append to it. Lines 1-2 are fqdn and domains.
+std::string base() {
+    return "fqdn = \"mail.example.com\"\n"
+           "domains = [\"example.com\", \"example2.com\"]\n";
+}
+
+std::string account(const std::string& address, const std::string& extra = "") {
+    return "[loginAccounts.\"" + address + "\"]\nhashedPassword = \"" + kHash + "\"\n" + extra;
+}
+
+LoadedConfig load(const std::string& text) { return load_config_text(text, "snm.toml"); }
+
+std::vector<std::string> errors(const LoadedConfig& loaded) {
+    std::vector<std::string> out;
+    for (const auto& d : loaded.diagnostics)
+        if (d.severity == Severity::Error) out.push_back(d.format());
+    return out;
+}
+
+// The single error of `text`, formatted.
+std::string only_error(const std::string& text) {
+    auto loaded = load(text);
+    auto list = errors(loaded);
+    EXPECT_FALSE(loaded.config);
+    EXPECT_EQ(list.size(), 1u) << ::testing::PrintToString(list);
+    return list.empty() ? "" : list.front();
+}
+
+}  // namespace
+
+TEST(ConfigLoader, GoldenSeedReadmeExampleIsValid) {
+    auto loaded = load_config_file(std::string(SNM_TEST_DATA) + "/seed-readme.toml");
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(errors(loaded));
+    const Config& config = *loaded.config;
+    EXPECT_EQ(config.fqdn, "mail.example.com");
+    EXPECT_EQ(config.domains, (std::vector<std::string>{"example.com", "example2.com"}));
+    ASSERT_EQ(config.loginAccounts.size(), 2u);
+    EXPECT_EQ(config.loginAccounts[0].catchAll, (std::vector<std::string>{"example.com", "example2.com"}));
+    EXPECT_EQ(config.extraVirtualAliases.at("abuse@example.com"), (std::vector<std::string>{"user1@example.com"}));
+    EXPECT_EQ(config.certificateScheme, CertificateScheme::Acme);
+    EXPECT_TRUE(config.enablePop3);
+    // The numeric scheme is a deprecation warning, with its position; the
+    // example has no acmeEmail, also a warning. Nothing else.
+    ASSERT_EQ(loaded.diagnostics.size(), 2u);
+    for (const auto& d : loaded.diagnostics) EXPECT_EQ(d.severity, Severity::Warning) << d.format();
+    EXPECT_THAT(loaded.diagnostics[0].format(), HasSubstr(":9:21: warning: `certificateScheme = 3` is deprecated"));
+    EXPECT_THAT(loaded.diagnostics[1].format(), HasSubstr("without `acmeEmail`"));
+}
+
+TEST(ConfigLoader, DefaultsAreSnms) {
+    auto loaded = load(base() + account("user1@example.com"));
+    ASSERT_TRUE(loaded.config);
+    const Config& c = *loaded.config;
+    EXPECT_TRUE(c.enableImap);
+    EXPECT_FALSE(c.enablePop3);
+    EXPECT_TRUE(c.enableSubmission);
+    EXPECT_FALSE(c.virusScanning);
+    EXPECT_TRUE(c.dkimSigning);
+    EXPECT_EQ(c.dkimSelector, "mail");
+    EXPECT_EQ(c.dkimKeyBits, 1024u);
+    EXPECT_EQ(c.mailDirectory, "/var/vmail");
+    EXPECT_EQ(c.stateDirectory, "/var/lib/snm");
+    EXPECT_EQ(c.dkimKeyDirectory, "/var/lib/snm/dkim");
+    EXPECT_EQ(c.vmailUID, 5000u);
+    EXPECT_EQ(c.vmailUserName, "virtualMail");
+    EXPECT_EQ(c.recipientDelimiter, "+");
+    EXPECT_TRUE(c.lmtpSaveToDetailMailbox);
+    EXPECT_EQ(c.messageSizeLimit, 20971520u);
+    EXPECT_EQ(c.certificateScheme, CertificateScheme::SelfSigned);
+    ASSERT_EQ(c.mailboxes.size(), 4u);
+    auto selectors = c.selectors_for("example.com");
+    ASSERT_EQ(selectors.size(), 1u);
+    EXPECT_EQ(selectors[0].keyFile, "/var/lib/snm/dkim/example.com.mail.key");
+}
+
+TEST(ConfigLoader, ReportsTomlSyntaxErrorsWithPosition) {
+    EXPECT_THAT(only_error("fqdn = \"mail.example.com\"\ndomains = [\"example.com\"\n"),
+                HasSubstr("snm.toml:2:26: error: not valid TOML: Error while parsing array"));
+}
+
+TEST(ConfigLoader, SuggestsTheNearestKnownKey) {
+    EXPECT_EQ(only_error(base() + "dkimSelectr = \"x\"\n"),
+              "snm.toml:3:1: error: unknown option `dkimSelectr` in the top level; did you mean `dkimSelector`?");
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "alias = [\"a@example.com\"]\n")),
+                HasSubstr("snm.toml:5:1: error: unknown option `alias` in login account `user1@example.com`; did you mean `aliases`?"));
+    EXPECT_THAT(only_error(base() + "zzzzqqq = 1\n"), HasSubstr("unknown option `zzzzqqq` in the top level"));
+}
+
+TEST(ConfigLoader, ReportsTypeErrors) {
+    EXPECT_EQ(only_error(base() + "enableImap = \"yes\"\n"),
+              "snm.toml:3:14: error: `enableImap` must be true or false, not a string");
+    EXPECT_EQ(only_error(base() + "dkimKeyBits = \"2048\"\n"),
+              "snm.toml:3:15: error: `dkimKeyBits` must be an integer, not a string");
+    EXPECT_THAT(only_error(base() + "dkimKeyBits = 512\n"), HasSubstr("snm.toml:3:15: error: `dkimKeyBits` is 512; expected a value from 1024 to 8192"));
+    EXPECT_THAT(only_error("fqdn = \"mail.example.com\"\ndomains = \"example.com\"\n"),
+                HasSubstr("snm.toml:2:11: error: `domains` must be a list of strings, not a string"));
+}
+
+TEST(ConfigLoader, ReportsEveryErrorNotJustTheFirst) {
+    auto loaded = load(base() + "enableImap = 1\nenablePop3 = 2\nbogus = 3\n");
+    EXPECT_EQ(errors(loaded).size(), 3u);
+}
+
+TEST(ConfigLoader, RejectsAnAddressOutsideTheDomains) {
+    EXPECT_THAT(only_error(base() + account("user1@example.org")),
+                HasSubstr("snm.toml:3:16: error: login account `user1@example.org` is in domain `example.org`, which is not in `domains`"));
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@other.org\"]\n")),
+                HasSubstr("snm.toml:5:12: error: alias `info@other.org` is in domain `other.org`"));
+}
+
+TEST(ConfigLoader, RejectsACatchAllDomainOutsideTheDomains) {
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "catchAll = [\"example.org\"]\n")),
+                HasSubstr("snm.toml:5:13: error: catchAll domain `example.org` of `user1@example.com` is not in `domains`"));
+}
+
+TEST(ConfigLoader, RejectsAnExtraVirtualAliasTargetThatIsNoAccount) {
+    EXPECT_THAT(only_error(base() + account("user1@example.com") +
+                           "[extraVirtualAliases]\n\"abuse@example.com\" = \"nobody@example.com\"\n"),
+                HasSubstr("snm.toml:6:23: error: extraVirtualAliases target `nobody@example.com` is not a login account"));
+}
+
+TEST(ConfigLoader, RejectsTheSameAddressClaimedTwiceNamingBoth) {
+    // alias vs account
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"user2@example.com\"]\n") +
+                           account("user2@example.com")),
+                HasSubstr("snm.toml:6:16: error: `user2@example.com` is claimed twice: as a login account here, "
+                          "and as an alias of user1@example.com at line 5"));
+    // alias vs extraVirtualAliases
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@example.com\"]\n") +
+                           "[extraVirtualAliases]\n\"info@example.com\" = \"user1@example.com\"\n"),
+                HasSubstr("`info@example.com` is claimed twice: as an extraVirtualAliases entry here, and as an alias of user1@example.com at line 5"));
+    // alias vs forward
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@example.com\"]\n") +
+                           "[forwards]\n\"info@example.com\" = \"x@elsewhere.org\"\n"),
+                HasSubstr("`info@example.com` is claimed twice: as a forward here, and as an alias of user1@example.com"));
+    // two catch-alls of one domain
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "catchAll = [\"example.com\"]\n") +
+                           account("user2@example.com", "catchAll = [\"example.com\"]\n")),
+                HasSubstr("`@example.com` is claimed twice: as the catch-all of user2@example.com here, and as the catch-all of user1@example.com"));
+}
+
+TEST(ConfigLoader, AllowsAForwardOnALoginAccount) {
+    auto loaded = load(base() + account("user1@example.com") + "[forwards]\n\"user1@example.com\" = \"me@elsewhere.org\"\n");
+    EXPECT_TRUE(loaded.config) << ::testing::PrintToString(errors(loaded));
+}
+
+TEST(ConfigLoader, RejectsBadQuotaStrings) {
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "quota = \"2 GB\"\n")),
+                HasSubstr("snm.toml:5:9: error: quota `2 GB` of `user1@example.com` is not a size"));
+    for (const char* good : {"2G", "500M", "100k", "1T", "1024", "10GB"})
+        EXPECT_TRUE(load(base() + account("user1@example.com", std::string("quota = \"") + good + "\"\n")).config) << good;
+}
+
+TEST(ConfigLoader, ChecksHashedPasswordFiles) {
+    char directory[] = "/tmp/snm-test-XXXXXX";
+    ASSERT_TRUE(mkdtemp(directory));
+    const std::string file = std::string(directory) + "/user1.hash";
+    std::ofstream(file) << kHash << "\n";
+    const auto with_file = [&](const std::string& path) {
+        return base() + "[loginAccounts.\"user1@example.com\"]\nhashedPasswordFile = \"" + path + "\"\n";
+    };
+    ::chmod(file.c_str(), 0644);
+    EXPECT_THAT(only_error(with_file(file)), HasSubstr("snm.toml:4:22: error: `hashedPasswordFile` `" + file +
+                                                       "` is readable by every user; run `chmod o-rwx"));
+    ::chmod(file.c_str(), 0640);
+    EXPECT_TRUE(load(with_file(file)).config);
+    EXPECT_THAT(only_error(with_file(std::string(directory) + "/missing")),
+                HasSubstr("snm.toml:4:22: error: `hashedPasswordFile` `" + std::string(directory) +
+                          "/missing` of `user1@example.com` cannot be read: No such file or directory"));
+    std::ofstream(file) << "not-a-hash\n";
+    EXPECT_THAT(only_error(with_file(file)), HasSubstr("not a password hash Dovecot can verify"));
+    ::unlink(file.c_str());
+    ::rmdir(directory);
+}
+
+TEST(ConfigLoader, RejectsHashesDovecotCannotVerify) {
+    EXPECT_THAT(only_error(base() + "[loginAccounts.\"user1@example.com\"]\nhashedPassword = \"secret\"\n"),
+                HasSubstr("snm.toml:4:18: error: `hashedPassword` of `user1@example.com`: not a password hash Dovecot can verify"));
+    EXPECT_THAT(only_error(base() + "[loginAccounts.\"user1@example.com\"]\nhashedPassword = \"{BOGUS}abc\"\n"),
+                HasSubstr("Dovecot has no password scheme `BOGUS`"));
+    EXPECT_TRUE(load(base() + "[loginAccounts.\"user1@example.com\"]\nhashedPassword = \"{SHA512-CRYPT}" + kHash + "\"\n").config);
+}
+
+TEST(ConfigLoader, RequiresExactlyOneJunkMailbox) {
+    EXPECT_THAT(only_error(base() + "[mailboxes]\nTrash = { auto = \"no\", specialUse = \"Trash\" }\n"),
+                HasSubstr("snm.toml:3:1: error: `mailboxes` has 0 mailboxes with specialUse = \"Junk\"; expected exactly one"));
+    EXPECT_THAT(only_error(base() + "[mailboxes]\nJunk = { specialUse = \"Junk\" }\nSpam = { specialUse = \"Junk\" }\n"),
+                HasSubstr("has 2 mailboxes with specialUse = \"Junk\""));
+    EXPECT_THAT(only_error(base() + "[mailboxes]\nJunk = { specialUse = \"Junk\" }\nX = { specialUse = \"Spam\" }\n"),
+                HasSubstr("snm.toml:5:20: error: `specialUse` `Spam` is not an RFC 6154 special use"));
+}
+
+TEST(ConfigLoader, AcceptsNamedAndNumericCertificateSchemes) {
+    EXPECT_EQ(load(base() + "certificateScheme = \"selfsigned\"\n").config->certificateScheme, CertificateScheme::SelfSigned);
+    auto numeric = load(base() + "certificateScheme = 2\n");
+    ASSERT_TRUE(numeric.config);
+    EXPECT_EQ(numeric.config->certificateScheme, CertificateScheme::SelfSigned);
+    EXPECT_EQ(numeric.diagnostics.at(0).severity, Severity::Warning);
+    EXPECT_THAT(only_error(base() + "certificateScheme = 4\n"), HasSubstr("is not one of SNM's numbers 1, 2, 3"));
+    EXPECT_THAT(only_error(base() + "certificateScheme = \"manual\"\n"), HasSubstr("needs `certificateFile` and `keyFile`"));
+}
+
+TEST(ConfigLoader, ReadsPerDomainDkimSelectors) {
+    auto loaded = load(base() +
+                       "dkimKeyBits = 2048\n"
+                       "[dkim]\nonError = \"accept\"\n"
+                       "[dkim.domains.\"example.com\"]\n"
+                       "selectors = [ { name = \"rsa2024\", algorithm = \"rsa\", keyLength = 1536 },\n"
+                       "              { name = \"ed2024\", algorithm = \"ed25519\" } ]\n");
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(errors(loaded));
+    const auto& c = *loaded.config;
+    EXPECT_EQ(c.dkimOnError, DkimOnError::Accept);
+    auto selectors = c.selectors_for("example.com");
+    ASSERT_EQ(selectors.size(), 2u);
+    EXPECT_EQ(selectors[0].keyBits, 1536u);
+    EXPECT_EQ(selectors[1].algorithm, DkimAlgorithm::Ed25519);
+    EXPECT_EQ(selectors[1].keyFile, "/var/lib/snm/dkim/example.com.ed2024.key");
+    // A domain without a table gets the default selector.
+    EXPECT_EQ(c.selectors_for("example2.com").at(0).name, "mail");
+    EXPECT_EQ(c.selectors_for("example2.com").at(0).keyBits, 2048u);
+
+    EXPECT_THAT(only_error(base() + "[dkim.domains.\"example.org\"]\nselectors = [ { name = \"a\" } ]\n"),
+                HasSubstr("snm.toml:3:15: error: [dkim.domains] names `example.org`, which is not in `domains`"));
+    EXPECT_THAT(only_error(base() + "[dkim.domains.\"example.com\"]\nselectors = [ { name = \"a\", algorithm = \"rsa-sha1\" } ]\n"),
+                HasSubstr("algorithm `rsa-sha1`; expected \"rsa\" or \"ed25519\""));
+}
+
+TEST(ConfigLoader, ChecksCanonicalizationAndMisc) {
+    EXPECT_THAT(only_error(base() + "dkimBodyCanonicalization = \"loose\"\n"),
+                HasSubstr("snm.toml:3:28: error: `dkimBodyCanonicalization` is `loose`; expected \"relaxed\" or \"simple\""));
+    EXPECT_THAT(only_error(base() + "mailDirectory = \"vmail\"\n"), HasSubstr("must be an absolute path"));
+    EXPECT_THAT(only_error(base() + "lmtpSaveToDetailMailbox = \"maybe\"\n"), HasSubstr("\"yes\", \"no\", true or false"));
+    EXPECT_FALSE(load(base() + "lmtpSaveToDetailMailbox = \"no\"\n").config->lmtpSaveToDetailMailbox);
+    EXPECT_THAT(only_error(base() + "recipientDelimiter = \"a\"\n"), HasSubstr("`recipientDelimiter` `a` contains `a`"));
+    EXPECT_THAT(only_error("domains = [\"example.com\"]\n"), HasSubstr("`fqdn` is missing"));
+}
+
+TEST(ConfigLoader, ReadsAccountSettings) {
+    auto loaded = load(base() + account("User1@Example.com",
+                                        "aliases = [\"info@example.com\", \"@example2.com\"]\n"
+                                        "sendAs = [\"news@example.com\"]\n"
+                                        "quota = \"2G\"\n"
+                                        "sendOnly = true\n"
+                                        "sendOnlyRejectMessage = \"No inbound mail here.\"\n"
+                                        "aliasesRegexp = [\"/^tom\\\\..*@example\\\\.com$/\"]\n"));
+    ASSERT_TRUE(loaded.config) << ::testing::PrintToString(errors(loaded));
+    const auto& a = loaded.config->loginAccounts.at(0);
+    EXPECT_EQ(a.address, "user1@example.com");
+    EXPECT_EQ(a.aliases, (std::vector<std::string>{"info@example.com", "@example2.com"}));
+    EXPECT_EQ(a.sendAs, (std::vector<std::string>{"news@example.com"}));
+    EXPECT_TRUE(a.sendOnly);
+    EXPECT_EQ(a.sendOnlyRejectMessage, "No inbound mail here.");
+    EXPECT_EQ(a.aliasesRegexp.size(), 1u);
+    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliasesRegexp = [\"/(unclosed/\"]\n")),
+                HasSubstr("does not compile"));
+}
+
+TEST(ConfigLoader, RequiresAPassword) {
+    EXPECT_THAT(only_error(base() + "[loginAccounts.\"user1@example.com\"]\nquota = \"1G\"\n"),
+                HasSubstr("snm.toml:3:16: error: login account `user1@example.com` has no password"));
+}
