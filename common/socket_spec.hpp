@@ -1,0 +1,41 @@
+// socket_spec.hpp — Postfix-style socket specifications and listening
+// sockets for snm's daemons.
+//
+//   unix:/path/to/socket      a unix-domain stream socket
+//   inet:127.0.0.1:10030      TCP on a host and port ("inet:[::1]:10030" for IPv6)
+//   inet:10030@127.0.0.1      libmilter's form, accepted too
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "result.hpp"
+
+namespace snm {
+
+struct SocketSpec {
+    enum class Family { Unix, Inet };
+    Family family = Family::Unix;
+    std::string path;  // unix
+    std::string host;  // inet
+    unsigned port = 0; // inet
+    std::string text;  // as given, for messages
+};
+
+Result<SocketSpec> parse_socket_spec(std::string_view text);
+
+struct ListenOptions {
+    mode_t unix_mode = 0660;  // permissions of a unix socket
+    int backlog = 128;
+    bool nonblocking = false;
+};
+
+// Creates, binds and listens. A stale unix socket file is replaced (only if
+// it is a socket; any other file at that path is an error).
+Result<int> listen_on(const SocketSpec& spec, const ListenOptions& options = {});
+
+// Connects to `spec` (tests, benchmarks, and clients of snm's daemons).
+Result<int> connect_to(const SocketSpec& spec);
+
+}  // namespace snm

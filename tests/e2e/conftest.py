@@ -1,0 +1,18 @@
+"""pytest configuration for tests/e2e: makes snmtest importable and checks
+the build tree exists."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import snmtest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    if not snmtest.SNMCTL.exists():
+        pytest.fail(f"{snmtest.SNMCTL} is missing: build first (meson setup build && meson compile -C build), "
+                    f"or set SNM_BUILD_DIR")
+    return snmtest.BUILD_DIR
