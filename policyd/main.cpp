@@ -1,0 +1,169 @@
+// main.cpp — snm-policyd: answers Postfix's socketmap lookups (domains,
+// mailboxes, aliases, senders) and SMTPD access policy requests from the
+// routing snapshot that `snmctl apply` writes.
+//
+//   snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC
+//               [-f] [-v] [--user USER] [--socket-mode MODE]
+//
+// SPEC is unix:PATH or inet:HOST:PORT. The sockets are made first (as root
+// if started as root; unix sockets get MODE, default 0660, and belong to
+// USER), then the process switches to USER for good and, without -f,
+// detaches and logs to syslog (facility mail). It reads only
+// DIR/routing.cdb, which holds no password hashes.
+#include <getopt.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "daemon.hpp"
+#include "log.hpp"
+#include "server.hpp"
+#include "snapshot_layout.hpp"
+#include "socket_spec.hpp"
+
+namespace {
+
+constexpr const char* kProgram = "snm-policyd";
+constexpr const char* kUsage =
+    "usage: snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC\n"
+    "                   [-f] [-v] [--user USER] [--socket-mode MODE]\n"
+    "\n"
+    "Postfix socketmap tables (domains, mailboxes, aliases, senders) and SMTPD\n"
+    "access policy service for snm, answered from DIR/routing.cdb.\n"
+    "\n"
+    "  --state DIR               snm's state directory (holds routing.cdb)\n"
+    "  --policy-socket SPEC      check_policy_service endpoint: unix:PATH or inet:HOST:PORT\n"
+    "  --socketmap-socket SPEC   socketmap: endpoint: unix:PATH or inet:HOST:PORT\n"
+    "  --user USER               run as USER (required when started as root)\n"
+    "  --socket-mode MODE        permissions of unix sockets, octal (default 0660)\n"
+    "  -f, --foreground          stay in the foreground, log to stderr\n"
+    "  -v, --verbose             log every lookup and every decision\n"
+    "  --help, --version\n"
+    "\n"
+    "SIGHUP checks for a new snapshot at once (it is also checked every second);\n"
+    "SIGTERM finishes the replies in progress and exits. See snm-policyd(8).\n";
+
+struct Options {
+    std::string state;
+    std::string policy_socket;
+    std::string socketmap_socket;
+    std::string user;
+    mode_t socket_mode = 0660;
+    bool foreground = false;
+    bool verbose = false;
+};
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "%s: %s\n%s", kProgram, message.c_str(), kUsage);
+    return 2;
+}
+
+// Parses the command line; returns an exit code when the program should stop.
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
+    enum { kState = 1000, kPolicy, kSocketmap, kUser, kMode, kHelp, kVersion };
+    static const option long_options[] = {
+        {"state", required_argument, nullptr, kState},
+        {"policy-socket", required_argument, nullptr, kPolicy},
+        {"socketmap-socket", required_argument, nullptr, kSocketmap},
+        {"user", required_argument, nullptr, kUser},
+        {"socket-mode", required_argument, nullptr, kMode},
+        {"foreground", no_argument, nullptr, 'f'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, kHelp},
+        {"version", no_argument, nullptr, kVersion},
+        {nullptr, 0, nullptr, 0},
+    };
+    opterr = 0;
+    for (int c; (c = ::getopt_long(argc, argv, ":fv", long_options, nullptr)) != -1;) {
+        switch (c) {
+            case kState: options.state = optarg; break;
+            case kPolicy: options.policy_socket = optarg; break;
+            case kSocketmap: options.socketmap_socket = optarg; break;
+            case kUser: options.user = optarg; break;
+            case kMode: {
+                const std::string_view text(optarg);
+                unsigned mode = 0;
+                const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+                if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || mode > 0777)
+                    return usage_error("--socket-mode must be an octal mode such as 0660");
+                options.socket_mode = static_cast<mode_t>(mode);
+                break;
+            }
+            case 'f': options.foreground = true; break;
+            case 'v': options.verbose = true; break;
+            case kHelp: std::fputs(kUsage, stdout); return 0;
+            case kVersion: std::printf("%s %s\n", kProgram, SNM_VERSION); return 0;
+            case ':': return usage_error(fmt::format("{} needs an argument", argv[optind - 1]));
+            default: return usage_error(fmt::format("unknown option {}", argv[optind - 1]));
+        }
+    }
+    if (optind < argc) return usage_error(fmt::format("unexpected argument {}", argv[optind]));
+    if (options.state.empty()) return usage_error("--state is required");
+    if (options.policy_socket.empty()) return usage_error("--policy-socket is required");
+    if (options.socketmap_socket.empty()) return usage_error("--socketmap-socket is required");
+    return std::nullopt;
+}
+
+// Creates a listener; a unix socket is handed to `user` so it can be
+// removed and recreated by the unprivileged daemon later.
+snm::Result<int> make_listener(const std::string& text, const Options& options) {
+    auto spec = snm::parse_socket_spec(text);
+    if (!spec) return spec.error();
+    auto fd = snm::listen_on(*spec, {options.socket_mode, 1024, true});
+    if (!fd) return fd.error();
+    if (spec->family == snm::SocketSpec::Family::Unix && ::geteuid() == 0 && !options.user.empty()) {
+        if (const passwd* account = ::getpwnam(options.user.c_str()))
+            if (::chown(spec->path.c_str(), account->pw_uid, account->pw_gid) != 0)
+                return snm::Error{fmt::format("chown {} to {} failed: {}", spec->path, options.user, std::strerror(errno))};
+    }
+    return fd;
+}
+
+// Many persistent Postfix connections: allow as many descriptors as the
+// hard limit permits.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    if (auto exit_code = parse_options(argc, argv, options)) return *exit_code;
+    snm::log_open(kProgram, options.foreground ? snm::LogTarget::Stderr : snm::LogTarget::Syslog, options.verbose);
+    const auto fatal = [&options](const std::string& message) {
+        snm::log_error("{}", message);
+        if (!options.foreground) std::fprintf(stderr, "%s: fatal: %s\n", kProgram, message.c_str());
+        return 1;
+    };
+
+    raise_descriptor_limit();
+    auto signals = snm::signal_events();
+    if (!signals) return fatal(signals.error().message);
+    snm::policyd::Server server(options.state + "/" + std::string(snm::layout::kRoutingFile));
+    for (const auto& [protocol, text] : {std::pair{snm::policyd::Protocol::Policy, options.policy_socket},
+                                        std::pair{snm::policyd::Protocol::Socketmap, options.socketmap_socket}}) {
+        auto fd = make_listener(text, options);
+        if (!fd) return fatal(fd.error().message);
+        server.add_listener(protocol, *fd, text);
+    }
+    if (auto dropped = snm::drop_privileges(options.user); !dropped) return fatal(dropped.error().message);
+    if (!options.foreground)
+        if (auto detached = snm::detach(); !detached) return fatal(detached.error().message);
+
+    snm::log_info("starting (version {}), state {}", SNM_VERSION, options.state);
+    if (auto ran = server.run(*signals); !ran) return fatal(ran.error().message);
+    snm::log_info("stopped");
+    return 0;
+}

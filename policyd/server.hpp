@@ -1,0 +1,78 @@
+// server.hpp — snm-policyd's event loop: one thread, epoll, many
+// persistent Postfix connections on two kinds of listener (socketmap and
+// policy), all answered from one routing snapshot.
+//
+// Each connection reads into a bounded buffer and answers every complete
+// request in it (Postfix may pipeline), with replies written in one go.
+// Limits: a request over its protocol's limit, or malformed, closes that
+// connection with one log line; a request left half-sent for
+// kRequestTimeout, or a connection idle for kIdleTimeout, is closed; a
+// client that stops reading its replies is not read from until it does.
+//
+// The snapshot is fetched once per batch of requests from a
+// SnapshotSource (KeepLast: a broken new file leaves the last good one in
+// service); a request in flight keeps the snapshot it started with.
+// SIGHUP checks the snapshot file at once; SIGTERM/SIGINT stop accepting,
+// flush the replies already computed (for up to kDrainTimeout) and return.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "result.hpp"
+#include "routing_snapshot.hpp"
+#include "snapshot_source.hpp"
+
+namespace snm::policyd {
+
+enum class Protocol { Socketmap, Policy };
+
+inline constexpr std::chrono::seconds kIdleTimeout{600};     // longer than Postfix's own idle limits (10s, 300s)
+inline constexpr std::chrono::seconds kRequestTimeout{100};  // Postfix's own request timeout
+inline constexpr std::chrono::seconds kDrainTimeout{5};      // SIGTERM: time to flush replies
+inline constexpr std::size_t kMaxConnections = 4096;
+// Replies computed but not yet taken by the client; past this, stop reading.
+inline constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+
+class Server {
+public:
+    // `snapshot_path`: the routing snapshot (<state>/routing.cdb).
+    explicit Server(std::string snapshot_path);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // A listening socket (already bound) serving `protocol`; the server owns it.
+    void add_listener(Protocol protocol, int fd, std::string name);
+
+    // Serves until SIGTERM or SIGINT arrives on `signal_fd` (daemon.hpp's
+    // signal_events()). Fails only if the event loop cannot be set up.
+    Status run(int signal_fd);
+
+private:
+    struct Watched;
+    struct Listener;
+    struct Connection;
+
+    void accept_all(Listener& listener);
+    void on_readable(Connection& connection);
+    void serve_buffered(Connection& connection);
+    bool flush(Connection& connection);  // false: connection failed
+    void update_interest(Connection& connection);
+    void close_connection(Connection& connection, const std::string& why);  // empty why: a normal close
+    void reap_closed();
+    void sweep_timeouts();
+    void on_signals(int signal_fd, bool& stop);
+    void drain();
+
+    SnapshotSource<RoutingSnapshot> snapshots_;
+    int epoll_fd_ = -1;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::size_t closed_count_ = 0;  // closed connections not yet reaped
+    std::chrono::steady_clock::time_point last_refusal_log_{};
+};
+
+}  // namespace snm::policyd
