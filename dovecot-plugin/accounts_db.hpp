@@ -1,0 +1,93 @@
+// accounts_db.hpp — what the snm passdb and userdb answer: lookups in the
+// current accounts snapshot, and the module's reload and fault policy.
+//
+// A replaced snapshot file is picked up by the next lookup (the file is
+// checked at most once a second) or at once by refresh(). A missing,
+// unreadable or corrupt snapshot never stops Dovecot: every lookup answers
+// Unavailable (Dovecot then gives the client a temporary failure), the cause
+// is logged once, naming the path, and the next good file is picked up by
+// itself. Nothing here touches Dovecot's API; the shim (authdb_snm.cpp)
+// turns these answers into Dovecot's.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "accounts_snapshot.hpp"
+#include "snapshot_source.hpp"
+
+namespace snm::dovecot {
+
+enum class Lookup {
+    Found,
+    UnknownUser,
+    Unavailable,  // no usable snapshot: a temporary failure
+};
+
+// One answer. `value` points into the snapshot, which this record keeps
+// alive: it stays valid for the record's lifetime even if the file is
+// replaced meanwhile.
+struct AccountRecord {
+    Lookup status = Lookup::Unavailable;
+    std::string_view value;
+    std::shared_ptr<const AccountsSnapshot> snapshot;
+};
+
+// Every account of one snapshot, for userdb iteration (`doveadm user '*'`).
+struct UserList {
+    std::shared_ptr<const AccountsSnapshot> snapshot;
+    std::vector<std::string_view> users;  // views into `snapshot`
+};
+
+class AccountsDb {
+public:
+    // message: one log line, already worded for the administrator.
+    using Logger = std::function<void(bool error, const std::string& message)>;
+
+    // `kind` ("passdb"/"userdb") prefixes the log lines. Reads nothing yet.
+    AccountsDb(std::string snapshot_path, std::string kind, Logger log);
+
+    // "{SCHEME}hash" of `user` (any case).
+    AccountRecord password(std::string_view user) noexcept;
+    // Tab-separated userdb fields of `user`; see for_each_userdb_field().
+    AccountRecord userdb_fields(std::string_view user) noexcept;
+    // nullopt when no snapshot is usable.
+    std::optional<UserList> users() noexcept;
+
+    // Checks the file now; true when the snapshot served changed (a new one
+    // was loaded, or it became unusable) since the previous refresh().
+    bool refresh() noexcept;
+
+    const std::string& snapshot_path() const { return source_.path(); }
+
+private:
+    std::shared_ptr<const AccountsSnapshot> current() noexcept;
+
+    SnapshotSource<AccountsSnapshot> source_;
+    std::shared_ptr<const AccountsSnapshot> last_refreshed_;
+};
+
+// Calls visit(key, value) for each "key=value" of a tab-separated userdb
+// record; a field without '=' has an empty value.
+template <typename Visitor>
+void for_each_userdb_field(std::string_view fields, Visitor&& visit) {
+    while (!fields.empty()) {
+        const auto tab = fields.find('\t');
+        const auto field = fields.substr(0, tab);
+        if (!field.empty()) {
+            const auto equals = field.find('=');
+            if (equals == std::string_view::npos)
+                visit(field, std::string_view{});
+            else
+                visit(field.substr(0, equals), field.substr(equals + 1));
+        }
+        if (tab == std::string_view::npos) break;
+        fields.remove_prefix(tab + 1);
+    }
+}
+
+}  // namespace snm::dovecot
