@@ -1,5 +1,6 @@
-// apply.cpp — `snmctl apply -c FILE [--root DIR]`: validate, compile the
-// snapshots, and replace them all or nothing. Prints what it installed.
+// apply.cpp — `snmctl apply -c FILE [--root DIR]`: validate, then install
+// (snapshots, keys, certificate, rendered Postfix/Dovecot configuration) all
+// or nothing. Prints what it did.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -7,8 +8,8 @@
 #include "commands.hpp"
 #include "config_loader.hpp"
 #include "option_parser.hpp"
-#include "snapshot_compiler.hpp"
-#include "staged_files.hpp"
+#include "deployment.hpp"
+#include "install.hpp"
 
 namespace snm::ctl {
 
@@ -25,19 +26,15 @@ int run_apply(const Arguments& args) {
         fmt::print(stderr, "snmctl apply: the configuration has errors; nothing was changed\n");
         return kExitFailure;
     }
-    const Config config = rooted_at(*loaded.config, options.value("--root").value_or("/"));
-
-    StagedFiles staged;
-    if (auto staged_ok = stage_snapshots(config, default_snapshot_owners(), staged); !staged_ok) {
-        fmt::print(stderr, "snmctl apply: {}; nothing was changed\n", staged_ok.error().message);
-        return kExitFailure;
-    }
-    if (auto committed = staged.commit(); !committed) {
-        fmt::print(stderr, "snmctl apply: {}\n", committed.error().message);
+    const std::string root = options.value("--root").value_or("/");
+    const Config config = rooted_at(*loaded.config, root);
+    auto installed = install(config, system_deployment(root));
+    if (!installed) {
+        fmt::print(stderr, "snmctl apply: {}; nothing was changed\n", installed.error().message);
         return kExitFailure;
     }
     if (!options.flag("--quiet"))
-        for (const auto& target : staged.targets()) fmt::print("installed {}\n", target);
+        for (const auto& line : *installed) fmt::print("{}\n", line);
     return kExitOk;
 }
 

@@ -12,6 +12,7 @@ using Arguments = std::vector<std::string>;
 int run_check(const Arguments& args);
 int run_apply(const Arguments& args);
 int run_passwd(const Arguments& args);
+int run_sandbox(const Arguments& args);
 
 // Exit statuses shared by every subcommand.
 inline constexpr int kExitOk = 0;

@@ -25,6 +25,7 @@ const std::vector<Subcommand>& subcommands() {
         {"apply", "apply -c FILE [--root DIR]    compile snapshots and install them, all or nothing", snm::ctl::run_apply},
         {"passwd", "passwd [--scheme S]           hash a password from stdin (sha512-crypt|bcrypt|argon2id)",
          snm::ctl::run_passwd},
+        {"sandbox", "sandbox up|down -c FILE --dir DIR --port-base N   a private mail server on 127.0.0.1", snm::ctl::run_sandbox},
     };
     return table;
 }

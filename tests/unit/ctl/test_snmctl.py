@@ -79,7 +79,7 @@ class Apply(unittest.TestCase):
         shutil.rmtree(self.dir)
 
     def test_writes_snapshots_under_root(self):
-        result = snmctl("apply", "-c", SEED, "--root", self.dir)
+        result = snmctl("apply", "-c", EXAMPLE, "--root", self.dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         state = os.path.join(self.dir, "var", "lib", "snm")
         for name in ("accounts.cdb", "routing.cdb", "dkim.cdb"):
@@ -89,7 +89,7 @@ class Apply(unittest.TestCase):
         self.assertEqual(mode & 0o007, 0, "accounts snapshot must not be world-readable")
 
     def test_bad_config_changes_nothing(self):
-        self.assertEqual(snmctl("apply", "-c", SEED, "--root", self.dir).returncode, 0)
+        self.assertEqual(snmctl("apply", "-c", EXAMPLE, "--root", self.dir).returncode, 0)
         state = os.path.join(self.dir, "var", "lib", "snm")
         before = {n: os.stat(os.path.join(state, n)).st_ino for n in os.listdir(state)}
         bad = os.path.join(self.dir, "bad.toml")

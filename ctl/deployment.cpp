@@ -1,0 +1,40 @@
+// deployment.cpp — see deployment.hpp.
+#include "deployment.hpp"
+
+namespace snm::ctl {
+
+namespace {
+
+std::string without_trailing_slash(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    return path == "/" ? "" : path;
+}
+
+}  // namespace
+
+Deployment system_deployment(const std::string& root) {
+    Deployment d;
+    d.root = without_trailing_slash(root);
+    d.etc_dir = d.root + "/etc/snm";
+    d.postfix_dir = d.etc_dir + "/postfix";
+    d.dovecot_dir = d.etc_dir + "/dovecot";
+    d.run_dir = d.root + "/run/snm";
+    d.dovecot_base_dir = d.root + "/run/dovecot";
+    d.dovecot_state_dir = d.root + "/var/lib/dovecot";
+    d.postfix_queue_dir = d.root + "/var/spool/postfix";
+    d.postfix_data_dir = d.root + "/var/lib/postfix";
+    return d;
+}
+
+Deployment sandbox_deployment(const std::string& directory, unsigned port_base) {
+    Deployment d = system_deployment(directory);
+    d.sandbox = true;
+    d.listen_address = "127.0.0.1";
+    d.ports = Ports{port_base + 25,  port_base + 587, port_base + 465, port_base + 143, port_base + 993,
+                    port_base + 110, port_base + 995, port_base + 4190, port_base + 26};
+    d.log_dir = d.root + "/log";
+    d.sink_dir = d.root + "/sink";
+    return d;
+}
+
+}  // namespace snm::ctl

@@ -1,0 +1,61 @@
+// deployment.hpp — where and how a rendered mail server runs: a system
+// install (standard ports, system spool and sockets, syslog) or a private
+// sandbox (everything under one directory, 127.0.0.1 on a port base, log
+// files, outgoing mail captured by a local sink, no DNS).
+//
+// The renderers read only a Deployment and the Config; they never guess.
+#pragma once
+
+#include <string>
+
+#include "config.hpp"
+
+namespace snm::ctl {
+
+struct Ports {
+    unsigned smtp = 25;
+    unsigned submission = 587;
+    unsigned submissions = 465;
+    unsigned imap = 143;
+    unsigned imaps = 993;
+    unsigned pop3 = 110;
+    unsigned pop3s = 995;
+    unsigned managesieve = 4190;
+    unsigned sink = 0;  // sandbox only: the capture sink outgoing mail is relayed to
+};
+
+struct Deployment {
+    bool sandbox = false;
+    std::string root;             // "" for a system install
+    std::string listen_address;   // "" = all interfaces; sandbox: 127.0.0.1
+    Ports ports;
+
+    // Rendered configuration.
+    std::string etc_dir;          // <root>/etc/snm
+    std::string postfix_dir;      // <etc_dir>/postfix (main.cf, master.cf)
+    std::string dovecot_dir;      // <etc_dir>/dovecot (dovecot.conf)
+    // Runtime.
+    std::string run_dir;          // snm daemons' sockets and pid files
+    std::string dovecot_base_dir; // Dovecot's base_dir (its sockets)
+    std::string dovecot_state_dir;
+    std::string postfix_queue_dir;
+    std::string postfix_data_dir;
+    std::string log_dir;          // sandbox: log files; system: "" (syslog)
+    std::string sink_dir;         // sandbox: captured outgoing mail
+
+    // Sockets between the parts.
+    std::string policy_socket() const { return run_dir + "/policy"; }
+    std::string socketmap_socket() const { return run_dir + "/socketmap"; }
+    std::string milter_socket() const { return run_dir + "/dkim-milter"; }
+    std::string lmtp_socket() const { return dovecot_base_dir + "/snm-lmtp"; }
+    std::string sasl_socket() const { return dovecot_base_dir + "/snm-auth"; }
+    std::string quota_status_socket() const { return dovecot_base_dir + "/snm-quota-status"; }
+};
+
+// A system install under `root` ("/" normally; a prefix for packaging).
+Deployment system_deployment(const std::string& root);
+
+// A private sandbox in `directory` on 127.0.0.1, ports base+25, base+587, …
+Deployment sandbox_deployment(const std::string& directory, unsigned port_base);
+
+}  // namespace snm::ctl

@@ -1,0 +1,218 @@
+// render_postfix.cpp — see render_postfix.hpp. The output is plain Postfix
+// syntax with a comment on each block, so an administrator can read it and
+// diff it between two `snmctl apply` runs.
+#include "render_postfix.hpp"
+
+#include "certificates.hpp"
+
+#include <fmt/format.h>
+
+namespace snm::ctl {
+
+namespace {
+
+// SNM strips these from mail its users submit: they reveal the client.
+constexpr const char* kSubmissionHeaderCleanup =
+    "/^Received:/            IGNORE\n"
+    "/^X-Originating-IP:/    IGNORE\n"
+    "/^X-Mailer:/            IGNORE\n"
+    "/^User-Agent:/          IGNORE\n";
+
+std::string socketmap(const Deployment& d, const char* map) {
+    return fmt::format("socketmap:unix:{}:{}", d.socketmap_socket(), map);
+}
+
+// "127.0.0.1:2525" in a sandbox, "submission" (the service name) on a system.
+std::string listener(const Deployment& d, unsigned port, const char* service_name) {
+    if (d.listen_address.empty()) return service_name;
+    return fmt::format("{}:{}", d.listen_address, port);
+}
+
+std::string main_cf(const Config& c, const Deployment& d) {
+    std::string out = rendered_header("Postfix main.cf", c.sourceFile);
+    out += fmt::format(R"(
+compatibility_level = 3.6
+myhostname = {fqdn}
+myorigin = $myhostname
+# All mail domains are virtual (below); nothing is delivered to Unix users.
+mydestination =
+mynetworks_style = host
+biff = no
+append_dot_mydomain = no
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+message_size_limit = {size}
+mailbox_size_limit = 0
+recipient_delimiter = {delimiter}
+)",
+                       fmt::arg("fqdn", c.fqdn), fmt::arg("queue", d.postfix_queue_dir),
+                       fmt::arg("data", d.postfix_data_dir), fmt::arg("size", c.messageSizeLimit),
+                       fmt::arg("delimiter", c.recipientDelimiter));
+
+    if (d.sandbox) {
+        out += fmt::format(R"(
+# Sandbox: loopback only, no DNS, a private log file, fast retries, and every
+# message for another domain relayed to the capture sink in {sink}.
+inet_interfaces = {listen}
+inet_protocols = ipv4
+maillog_file = {log}/postfix.log
+maillog_file_prefixes = {root}
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+lmtp_host_lookup = native
+relayhost = [127.0.0.1]:{sink_port}
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtpd_error_sleep_time = 0
+in_flow_delay = 0
+)",
+                           fmt::arg("sink", d.sink_dir), fmt::arg("listen", d.listen_address),
+                           fmt::arg("log", d.log_dir), fmt::arg("root", d.root),
+                           fmt::arg("sink_port", d.ports.sink));
+    } else {
+        out += "\ninet_interfaces = all\ninet_protocols = all\n";
+    }
+
+    const auto tls = tls_paths(c);
+    out += fmt::format(R"(
+# TLS: offered on port 25, required on submission (see master.cf).
+smtpd_tls_chain_files = {key}, {cert}
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_protocols = >=TLSv1.2
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+
+# Domains, mailboxes and aliases come from snm-policyd, answering live from
+# the routing snapshot: no postmap, no reload after `snmctl apply`.
+virtual_mailbox_domains = {domains}
+virtual_mailbox_maps = {mailboxes}
+virtual_alias_maps = {aliases}
+# Empty on purpose: all virtual domains are mailbox domains, and an alias
+# domain list would make trivial-rewrite query the alias map for bare names.
+virtual_alias_domains =
+virtual_transport = lmtp:unix:{lmtp}
+# Which logins may use which sender address (own address, aliases, sendAs).
+smtpd_sender_login_maps = {senders}
+
+# SASL through Dovecot; enabled per service in master.cf.
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {sasl}
+smtpd_sasl_auth_enable = no
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_auth_only = yes
+
+# Port 25: never an open relay; unknown recipients refused at RCPT (550, no
+# backscatter); snm-policyd for send-only accounts and rejectSender /
+# rejectRecipients; Dovecot's quota-status refuses mail for full mailboxes.
+smtpd_helo_required = yes
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions =
+    reject_non_fqdn_recipient,
+    reject_unlisted_recipient,
+    check_policy_service unix:{policy},
+    check_policy_service unix:{quota}
+smtpd_policy_service_default_action = DUNNO
+)",
+                       fmt::arg("key", tls.key), fmt::arg("cert", tls.certificate),
+                       fmt::arg("domains", socketmap(d, "domains")), fmt::arg("mailboxes", socketmap(d, "mailboxes")),
+                       fmt::arg("aliases", socketmap(d, "aliases")), fmt::arg("senders", socketmap(d, "senders")),
+                       fmt::arg("lmtp", d.lmtp_socket()), fmt::arg("sasl", d.sasl_socket()),
+                       fmt::arg("policy", d.policy_socket()), fmt::arg("quota", d.quota_status_socket()));
+
+    out += fmt::format(R"(
+# Milters. Outgoing mail (submission, and mail submitted locally with
+# sendmail) is DKIM-signed by snm-dkim-milter; if it is down, mail waits
+# (tempfail) rather than leaving unsigned. The milter decides whether to sign
+# from these macros: {{auth_authen}} (SASL login) and {{client_addr}}
+# (internal networks); mail from the pickup service (local submission)
+# carries {{daemon_name}} = the milter_macro_daemon_name below.
+milter_protocol = 6
+milter_default_action = tempfail
+milter_macro_daemon_name = ORIGINATING
+milter_connect_macros = j {{daemon_name}} {{daemon_addr}} {{client_addr}} {{client_name}} v _
+milter_mail_macros = i {{auth_type}} {{auth_authen}} {{auth_author}} {{mail_addr}} {{mail_host}} {{mail_mailer}}
+non_smtpd_milters = {milter}
+)",
+                       fmt::arg("milter", c.dkimSigning ? "unix:" + d.milter_socket() : ""));
+    return out;
+}
+
+std::string master_cf(const Config& c, const Deployment& d) {
+    std::string out = rendered_header("Postfix master.cf", c.sourceFile);
+    out += R"(
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+#               (yes)   (yes)   (no)    (never) (100)
+)";
+    out += fmt::format("# MX: mail from the Internet.\n{:<15} inet  n       -       n       -       -       smtpd\n",
+                       listener(d, d.ports.smtp, "smtp"));
+    const std::string milter = c.dkimSigning ? "unix:" + d.milter_socket() : "";
+    const auto submission_options = [&](bool wrapper) {
+        std::string o;
+        o += fmt::format("  -o syslog_name=postfix/{}\n", wrapper ? "submissions" : "submission");
+        if (wrapper) o += "  -o smtpd_tls_wrappermode=yes\n";
+        o += "  -o smtpd_tls_security_level=encrypt\n"
+             "  -o smtpd_sasl_auth_enable=yes\n"
+             "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+             "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+             "  -o smtpd_sender_restrictions=reject_non_fqdn_sender,reject_sender_login_mismatch\n"
+             "  -o smtpd_recipient_restrictions=reject_non_fqdn_recipient,permit_sasl_authenticated,reject\n"
+             "  -o cleanup_service_name=submission-header-cleanup\n";
+        o += fmt::format("  -o smtpd_milters={}\n", milter);
+        return o;
+    };
+    if (c.enableSubmission)
+        out += fmt::format("# Submission with STARTTLS and SASL; the sender must belong to the login.\n"
+                           "{:<15} inet  n       -       n       -       -       smtpd\n{}",
+                           listener(d, d.ports.submission, "submission"), submission_options(false));
+    if (c.enableSubmissionSsl)
+        out += fmt::format("# Submission over implicit TLS.\n{:<15} inet  n       -       n       -       -       smtpd\n{}",
+                           listener(d, d.ports.submissions, "submissions"), submission_options(true));
+    out += fmt::format(R"(# Strips headers revealing the submitting client (as SNM does).
+submission-header-cleanup unix n - n    -       0       cleanup
+  -o header_checks=regexp:{dir}/submission_header_cleanup_rules
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+)",
+                       fmt::arg("dir", d.postfix_dir));
+    return out;
+}
+
+}  // namespace
+
+RenderedFiles render_postfix(const Config& config, const Deployment& deployment) {
+    return {
+        {deployment.postfix_dir + "/main.cf", main_cf(config, deployment), 0644},
+        {deployment.postfix_dir + "/master.cf", master_cf(config, deployment), 0644},
+        {deployment.postfix_dir + "/submission_header_cleanup_rules",
+         rendered_header("Postfix header_checks for submission", config.sourceFile) + kSubmissionHeaderCleanup, 0644},
+    };
+}
+
+}  // namespace snm::ctl

@@ -1,0 +1,25 @@
+// rendered_file.hpp — one configuration file snmctl renders: where it goes,
+// its content, and its mode. Renderers return lists of these; `apply`
+// stages them with the snapshots so everything lands together.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace snm::ctl {
+
+struct RenderedFile {
+    std::string path;
+    std::string content;
+    mode_t mode = 0644;
+};
+
+using RenderedFiles = std::vector<RenderedFile>;
+
+// The header every rendered file starts with (`comment` is "#" for all the
+// formats snm renders).
+std::string rendered_header(const std::string& what, const std::string& source);
+
+}  // namespace snm::ctl

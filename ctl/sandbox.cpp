@@ -1,0 +1,379 @@
+// sandbox.cpp — `snmctl sandbox up|down -c FILE --dir DIR --port-base N`:
+// a complete private mail server in DIR, for trying snm and for the
+// end-to-end tests.
+//
+// `up` renders the configuration into DIR (as `snmctl apply --root DIR`
+// would, with loopback listeners on N+25, N+587, N+465, N+143, N+993, N+110,
+// N+995, N+4190, no DNS, logs in DIR/log) and starts real Postfix and
+// Dovecot and the snm daemons. Mail for other domains is relayed to a
+// capture sink (Postfix's smtp-sink on N+26) that writes each message into
+// DIR/sink. Every process's pid is written to DIR/run/*.pid; `down` stops
+// them by pid. Nothing outside DIR is written; Dovecot loads snm's auth
+// module through a bind mount visible only in its own mount namespace.
+// Needs root (Postfix's master and Dovecot switch users).
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "config_loader.hpp"
+#include "daemon.hpp"
+#include "deployment.hpp"
+#include "install.hpp"
+#include "option_parser.hpp"
+#include "program_paths.hpp"
+#include "staged_files.hpp"
+
+namespace snm::ctl {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kStartTimeout = std::chrono::seconds(30);
+constexpr auto kStopTimeout = std::chrono::seconds(10);
+// Where Dovecot looks for auth modules; fixed when Dovecot was built.
+constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
+// Unprivileged user for snm's daemons in the sandbox.
+constexpr const char* kSandboxDaemonUser = "nobody";
+
+std::string pid_file(const Deployment& d, const std::string& name) { return fmt::format("{}/{}.pid", d.run_dir, name); }
+
+// Starts argv in its own session with output appended to `log`; records its pid.
+Result<pid_t> spawn(const Deployment& d, const std::string& name, const std::vector<std::string>& argv) {
+    const std::string log = fmt::format("{}/{}.log", d.log_dir, name);
+    const pid_t child = ::fork();
+    if (child < 0) return Error{fmt::format("fork for {} failed: {}", name, std::strerror(errno))};
+    if (child == 0) {
+        ::setsid();
+        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out >= 0) {
+            ::dup2(out, STDOUT_FILENO);
+            ::dup2(out, STDERR_FILENO);
+        }
+        if (in >= 0) ::dup2(in, STDIN_FILENO);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    std::ofstream(pid_file(d, name)) << child << "\n";
+    return child;
+}
+
+bool alive(pid_t pid) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // our child, and it exited
+    return ::kill(pid, 0) == 0;
+}
+
+bool tcp_port_open(unsigned port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return open;
+}
+
+bool unix_socket_open(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return open;
+}
+
+std::string tail_of(const std::string& path, std::size_t lines) {
+    std::ifstream in(path);
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);) all.push_back(line);
+    std::string out;
+    for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+    return out;
+}
+
+// Waits until `ready` holds, failing early if the process died.
+Status wait_ready(const std::string& what, pid_t pid, const std::string& log, const std::function<bool()>& ready) {
+    const auto deadline = Clock::now() + kStartTimeout;
+    while (Clock::now() < deadline) {
+        if (ready()) return success();
+        if (pid > 0 && !alive(pid))
+            return Error{fmt::format("{} exited during start-up; the end of {}:\n{}", what, log, tail_of(log, 15))};
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return Error{fmt::format("{} was not ready after {} s; the end of {}:\n{}", what,
+                             std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout).count(), log,
+                             tail_of(log, 15))};
+}
+
+// Postfix waits for config files younger than a second to "settle".
+void age_file(const std::string& path) {
+    const timespec old[2] = {{::time(nullptr) - 60, 0}, {::time(nullptr) - 60, 0}};
+    ::utimensat(AT_FDCWD, path.c_str(), old, 0);
+}
+
+Status prepare_directories(const Deployment& d) {
+    // DIR itself must be traversable by the servers' unprivileged users.
+    if (::chmod(d.root.c_str(), 0755) != 0)
+        return Error{fmt::format("cannot chmod {}: {}", d.root, std::strerror(errno))};
+    for (const auto& dir : {d.run_dir, d.log_dir, d.sink_dir, d.postfix_queue_dir, d.postfix_data_dir,
+                            d.dovecot_state_dir, d.root + "/lib/dovecot-auth"})
+        if (auto made = make_directories(dir, 0755); !made) return made;
+    if (const passwd* postfix = ::getpwnam("postfix")) {
+        // Postfix insists that its data directory and the sink's dump files are its own.
+        if (::chown(d.postfix_data_dir.c_str(), postfix->pw_uid, postfix->pw_gid) != 0 ||
+            ::chown(d.sink_dir.c_str(), postfix->pw_uid, postfix->pw_gid) != 0)
+            return Error{fmt::format("cannot chown Postfix's directories: {}", std::strerror(errno))};
+    } else {
+        return Error{"there is no `postfix` user: install Postfix (contrib/setup-deps)"};
+    }
+    return success();
+}
+
+// A private copy of Dovecot's auth module directory with snm's module in it.
+Status prepare_auth_modules(const Deployment& d, const std::string& module) {
+    const fs::path target = d.root + "/lib/dovecot-auth";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(kDovecotAuthModuleDir, ec))
+        fs::copy(entry.path(), target / entry.path().filename(), fs::copy_options::overwrite_existing, ec);
+    fs::copy_file(module, target / "libauthdb_snm.so", fs::copy_options::overwrite_existing, ec);
+    if (ec) return Error{fmt::format("cannot copy {} into {}: {}", module, target.string(), ec.message())};
+    return success();
+}
+
+struct SandboxPrograms {
+    std::string policyd, milter, auth_module;
+};
+
+Result<SandboxPrograms> find_programs(const Config& config) {
+    SandboxPrograms programs;
+    auto policyd = find_program(ProgramKind::Policyd);
+    if (!policyd) return policyd.error();
+    programs.policyd = *policyd;
+    auto module = find_program(ProgramKind::DovecotAuthModule);
+    if (!module) return module.error();
+    programs.auth_module = *module;
+    if (config.dkimSigning) {
+        auto milter = find_program(ProgramKind::DkimMilter);
+        if (!milter) return milter.error();
+        programs.milter = *milter;
+    }
+    return programs;
+}
+
+Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& programs) {
+    const auto log = [&](const char* name) { return fmt::format("{}/{}.log", d.log_dir, name); };
+
+    auto sink = spawn(d, "sink", {"smtp-sink", "-u", "postfix", "-d", d.sink_dir + "/%Y%m%d%H%M%S.",
+                                  fmt::format("127.0.0.1:{}", d.ports.sink), "100"});
+    if (!sink) return sink.error();
+
+    auto policyd = spawn(d, "snm-policyd", {programs.policyd, "-f", "--state", c.stateDirectory, "--user",
+                                            kSandboxDaemonUser, "--socket-mode", "0666", "--policy-socket",
+                                            "unix:" + d.policy_socket(), "--socketmap-socket",
+                                            "unix:" + d.socketmap_socket()});
+    if (!policyd) return policyd.error();
+
+    std::optional<pid_t> milter;
+    if (c.dkimSigning) {
+        auto started = spawn(d, "snm-dkim-milter", {programs.milter, "-f", "--state", c.stateDirectory, "--socket",
+                                                    "unix:" + d.milter_socket()});
+        if (!started) return started.error();
+        milter = *started;
+    }
+
+    if (auto s = prepare_auth_modules(d, programs.auth_module); !s) return s;
+    const std::string dovecot_conf = d.dovecot_dir + "/dovecot.conf";
+    auto dovecot = spawn(d, "dovecot",
+                         {"unshare", "-m", "--propagation", "private", "sh", "-c",
+                          fmt::format("mount --bind '{}' '{}' && exec dovecot -F -c '{}'", d.root + "/lib/dovecot-auth",
+                                      kDovecotAuthModuleDir, dovecot_conf)});
+    if (!dovecot) return dovecot.error();
+
+    for (const char* file : {"main.cf", "master.cf"}) age_file(d.postfix_dir + "/" + file);
+    auto postfix = spawn(d, "postfix", {"postfix", "-c", d.postfix_dir, "start-fg"});
+    if (!postfix) return postfix.error();
+
+    // Ready when every listener answers.
+    if (auto s = wait_ready("the capture sink", *sink, log("sink"), [&] { return tcp_port_open(d.ports.sink); }); !s) return s;
+    if (auto s = wait_ready("snm-policyd", *policyd, log("snm-policyd"),
+                            [&] { return unix_socket_open(d.policy_socket()) && unix_socket_open(d.socketmap_socket()); });
+        !s)
+        return s;
+    if (milter)
+        if (auto s = wait_ready("snm-dkim-milter", *milter, log("snm-dkim-milter"),
+                                [&] { return unix_socket_open(d.milter_socket()); });
+            !s)
+            return s;
+    if (auto s = wait_ready("Dovecot", *dovecot, log("dovecot"), [&] {
+            return unix_socket_open(d.lmtp_socket()) && unix_socket_open(d.sasl_socket()) &&
+                   unix_socket_open(d.quota_status_socket()) &&
+                   (!c.enableImap || tcp_port_open(d.ports.imap)) && (!c.enableImapSsl || tcp_port_open(d.ports.imaps)) &&
+                   (!c.enablePop3 || tcp_port_open(d.ports.pop3)) && (!c.enablePop3Ssl || tcp_port_open(d.ports.pop3s));
+        });
+        !s)
+        return s;
+    if (auto s = wait_ready("Postfix", *postfix, log("postfix"), [&] {
+            return tcp_port_open(d.ports.smtp) && (!c.enableSubmission || tcp_port_open(d.ports.submission)) &&
+                   (!c.enableSubmissionSsl || tcp_port_open(d.ports.submissions));
+        });
+        !s)
+        return s;
+    return success();
+}
+
+// Stops every process with a pid file in DIR/run, newest first.
+void stop_all(const std::string& run_dir) {
+    // Postfix first (nothing new comes in), the sink last (nothing is lost).
+    const std::vector<std::string> order = {"postfix", "dovecot", "snm-dkim-milter", "snm-policyd", "sink"};
+    for (const auto& name : order) {
+        const std::string path = fmt::format("{}/{}.pid", run_dir, name);
+        std::ifstream in(path);
+        pid_t pid = 0;
+        if (!(in >> pid) || pid <= 1) continue;
+        if (::kill(pid, SIGTERM) == 0) {
+            const auto deadline = Clock::now() + kStopTimeout;
+            while (alive(pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (alive(pid)) ::kill(pid, SIGKILL);
+        }
+        ::unlink(path.c_str());
+    }
+}
+
+void print_connection_help(const Config& c, const Deployment& d) {
+    fmt::print("snm sandbox is up in {}\n\n", d.root);
+    fmt::print("  host        127.0.0.1\n");
+    fmt::print("  smtp        {}   (MX, port 25)\n", d.ports.smtp);
+    if (c.enableSubmission) fmt::print("  submission  {}   (STARTTLS + AUTH, port 587)\n", d.ports.submission);
+    if (c.enableSubmissionSsl) fmt::print("  submissions {}   (TLS + AUTH, port 465)\n", d.ports.submissions);
+    if (c.enableImap) fmt::print("  imap        {}   (STARTTLS, port 143)\n", d.ports.imap);
+    if (c.enableImapSsl) fmt::print("  imaps       {}   (TLS, port 993)\n", d.ports.imaps);
+    if (c.enablePop3) fmt::print("  pop3        {}   (STARTTLS, port 110)\n", d.ports.pop3);
+    if (c.enablePop3Ssl) fmt::print("  pop3s       {}   (TLS, port 995)\n", d.ports.pop3s);
+    if (c.enableManageSieve) fmt::print("  managesieve {}   (port 4190)\n", d.ports.managesieve);
+    if (!c.loginAccounts.empty())
+        fmt::print("\n  test account: {} (password as in {})\n", c.loginAccounts.front().address, c.sourceFile);
+    fmt::print("\n  outgoing mail for other domains lands in {}\n", d.sink_dir);
+    fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
+}
+
+int sandbox_up(const OptionParser& options) {
+    if (::geteuid() != 0) {
+        fmt::print(stderr, "snmctl sandbox up: run as root (Postfix's master and Dovecot need it); "
+                           "nothing outside --dir is touched\n");
+        return kExitFailure;
+    }
+    const auto config_path = options.value("--config");
+    const auto port_base_text = options.value("--port-base");
+    if (!config_path || !options.value("--dir") || !port_base_text) {
+        fmt::print(stderr, "usage: snmctl sandbox up -c FILE --dir DIR --port-base N\n");
+        return kExitUsage;
+    }
+    unsigned port_base = 0;
+    try {
+        port_base = static_cast<unsigned>(std::stoul(*port_base_text));
+    } catch (...) {
+        port_base = 0;
+    }
+    if (port_base < 1024 || port_base + 4190 > 65535) {
+        fmt::print(stderr, "snmctl sandbox up: --port-base must be from 1024 to {} (ports N+25 … N+4190)\n", 65535 - 4190);
+        return kExitUsage;
+    }
+    std::error_code ec;
+    const std::string dir = fs::absolute(*options.value("--dir"), ec).lexically_normal().string();
+
+    auto loaded = load_config_file(*config_path);
+    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
+    if (!loaded.config) return kExitFailure;
+    Config config = *loaded.config;
+    if (config.certificateScheme != CertificateScheme::SelfSigned) {
+        fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",
+                   to_string(config.certificateScheme));
+        config.certificateScheme = CertificateScheme::SelfSigned;
+    }
+    config = rooted_at(std::move(config), dir);
+    const Deployment deployment = sandbox_deployment(dir, port_base);
+
+    auto programs = find_programs(config);
+    if (!programs) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", programs.error().message);
+        return kExitFailure;
+    }
+    if (auto made = make_directories(dir, 0755); !made) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", made.error().message);
+        return kExitFailure;
+    }
+    stop_all(deployment.run_dir);  // a previous sandbox in the same directory
+    if (auto prepared = prepare_directories(deployment); !prepared) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", prepared.error().message);
+        return kExitFailure;
+    }
+    auto installed = install(config, deployment);
+    if (!installed) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", installed.error().message);
+        return kExitFailure;
+    }
+    if (auto started = start_all(config, deployment, *programs); !started) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", started.error().message);
+        stop_all(deployment.run_dir);
+        return kExitFailure;
+    }
+    print_connection_help(config, deployment);
+    return kExitOk;
+}
+
+int sandbox_down(const OptionParser& options) {
+    const auto dir = options.value("--dir");
+    if (!dir) {
+        fmt::print(stderr, "usage: snmctl sandbox down --dir DIR\n");
+        return kExitUsage;
+    }
+    std::error_code ec;
+    const std::string root = fs::absolute(*dir, ec).lexically_normal().string();
+    stop_all(system_deployment(root).run_dir);
+    fmt::print("snm sandbox in {} stopped\n", root);
+    return kExitOk;
+}
+
+}  // namespace
+
+int run_sandbox(const Arguments& args) {
+    OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}}, {});
+    if (auto problem = options.parse(args); !problem.empty() || options.positionals().size() != 1) {
+        fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N\n"
+                           "       snmctl sandbox down --dir DIR\n",
+                   problem.empty() ? "expected `up` or `down`" : problem);
+        return kExitUsage;
+    }
+    if (options.positionals()[0] == "up") return sandbox_up(options);
+    if (options.positionals()[0] == "down") return sandbox_down(options);
+    fmt::print(stderr, "snmctl sandbox: expected `up` or `down`, not `{}`\n", options.positionals()[0]);
+    return kExitUsage;
+}
+
+}  // namespace snm::ctl
