@@ -36,6 +36,9 @@ myhostname = {fqdn}
 myorigin = $myhostname
 # All mail domains are virtual (below); nothing is delivered to Unix users.
 mydestination =
+# No local(8) delivery, so no /etc/aliases (and no NIS lookups).
+alias_maps =
+alias_database =
 mynetworks_style = host
 biff = no
 append_dot_mydomain = no
@@ -151,6 +154,8 @@ std::string master_cf(const Config& c, const Deployment& d) {
     out += fmt::format("# MX: mail from the Internet.\n{:<15} inet  n       -       n       -       -       smtpd\n",
                        listener(d, d.ports.smtp, "smtp"));
     const std::string milter = c.dkimSigning ? "unix:" + d.milter_socket() : "";
+    // Submission checks quota too: a full local mailbox is refused at RCPT
+    // rather than bounced after the client has gone.
     const auto submission_options = [&](bool wrapper) {
         std::string o;
         o += fmt::format("  -o syslog_name=postfix/{}\n", wrapper ? "submissions" : "submission");
@@ -160,7 +165,8 @@ std::string master_cf(const Config& c, const Deployment& d) {
              "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
              "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
              "  -o smtpd_sender_restrictions=reject_non_fqdn_sender,reject_sender_login_mismatch\n"
-             "  -o smtpd_recipient_restrictions=reject_non_fqdn_recipient,permit_sasl_authenticated,reject\n"
+             "  -o smtpd_recipient_restrictions=reject_non_fqdn_recipient,check_policy_service,unix:" +
+                 d.quota_status_socket() + ",permit_sasl_authenticated,reject\n"
              "  -o cleanup_service_name=submission-header-cleanup\n";
         o += fmt::format("  -o smtpd_milters={}\n", milter);
         return o;

@@ -8,7 +8,8 @@
 // Dovecot and the snm daemons. Mail for other domains is relayed to a
 // capture sink (Postfix's smtp-sink on N+26) that writes each message into
 // DIR/sink. Every process's pid is written to DIR/run/*.pid; `down` stops
-// them by pid. Nothing outside DIR is written; Dovecot loads snm's auth
+// them by pid. `apply` installs a changed snm.toml into a running sandbox
+// (the servers take it live). Nothing outside DIR is written; Dovecot loads snm's auth
 // module through a bind mount visible only in its own mount namespace.
 // Needs root (Postfix's master and Dovecot switch users).
 #include <dirent.h>
@@ -55,6 +56,9 @@ constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
 constexpr const char* kSandboxDaemonUser = "nobody";
 
 std::string pid_file(const Deployment& d, const std::string& name) { return fmt::format("{}/{}.pid", d.run_dir, name); }
+
+// `up` records its port base here so `apply` renders the same listeners.
+std::string port_base_file(const std::string& root) { return root + "/sandbox.port-base"; }
 
 // Starts argv in its own session with output appended to `log`; records its pid.
 Result<pid_t> spawn(const Deployment& d, const std::string& name, const std::vector<std::string>& argv) {
@@ -282,6 +286,26 @@ void print_connection_help(const Config& c, const Deployment& d) {
     fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
 }
 
+// The configuration `up` and `apply` install: self-signed certificates (no
+// ACME on loopback), every path under the sandbox directory.
+Result<Config> sandbox_config(const std::string& config_path, const std::string& dir) {
+    auto loaded = load_config_file(config_path);
+    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
+    if (!loaded.config) return Error{"the configuration has errors; nothing was changed"};
+    Config config = *loaded.config;
+    if (config.certificateScheme != CertificateScheme::SelfSigned) {
+        fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",
+                   to_string(config.certificateScheme));
+        config.certificateScheme = CertificateScheme::SelfSigned;
+    }
+    return rooted_at(std::move(config), dir);
+}
+
+std::string absolute_directory(const std::string& dir) {
+    std::error_code ec;
+    return fs::absolute(dir, ec).lexically_normal().string();
+}
+
 int sandbox_up(const OptionParser& options) {
     if (::geteuid() != 0) {
         fmt::print(stderr, "snmctl sandbox up: run as root (Postfix's master and Dovecot need it); "
@@ -304,19 +328,13 @@ int sandbox_up(const OptionParser& options) {
         fmt::print(stderr, "snmctl sandbox up: --port-base must be from 1024 to {} (ports N+25 … N+4190)\n", 65535 - 4190);
         return kExitUsage;
     }
-    std::error_code ec;
-    const std::string dir = fs::absolute(*options.value("--dir"), ec).lexically_normal().string();
-
-    auto loaded = load_config_file(*config_path);
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return kExitFailure;
-    Config config = *loaded.config;
-    if (config.certificateScheme != CertificateScheme::SelfSigned) {
-        fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",
-                   to_string(config.certificateScheme));
-        config.certificateScheme = CertificateScheme::SelfSigned;
+    const std::string dir = absolute_directory(*options.value("--dir"));
+    auto sandboxed = sandbox_config(*config_path, dir);
+    if (!sandboxed) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", sandboxed.error().message);
+        return kExitFailure;
     }
-    config = rooted_at(std::move(config), dir);
+    const Config& config = *sandboxed;
     const Deployment deployment = sandbox_deployment(dir, port_base);
 
     auto programs = find_programs(config);
@@ -338,6 +356,7 @@ int sandbox_up(const OptionParser& options) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", installed.error().message);
         return kExitFailure;
     }
+    std::ofstream(port_base_file(dir)) << port_base << "\n";
     if (auto started = start_all(config, deployment, *programs); !started) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", started.error().message);
         stop_all(deployment.run_dir);
@@ -347,14 +366,40 @@ int sandbox_up(const OptionParser& options) {
     return kExitOk;
 }
 
+// `snmctl apply` for a running sandbox: the same install, with the
+// sandbox's listeners; the running servers pick the snapshots up live.
+int sandbox_apply(const OptionParser& options) {
+    if (!options.value("--config") || !options.value("--dir")) {
+        fmt::print(stderr, "usage: snmctl sandbox apply -c FILE --dir DIR\n");
+        return kExitUsage;
+    }
+    const std::string dir = absolute_directory(*options.value("--dir"));
+    unsigned port_base = 0;
+    if (!(std::ifstream(port_base_file(dir)) >> port_base)) {
+        fmt::print(stderr, "snmctl sandbox apply: no sandbox in {} (run `snmctl sandbox up` first)\n", dir);
+        return kExitFailure;
+    }
+    auto config = sandbox_config(*options.value("--config"), dir);
+    if (!config) {
+        fmt::print(stderr, "snmctl sandbox apply: {}\n", config.error().message);
+        return kExitFailure;
+    }
+    auto installed = install(*config, sandbox_deployment(dir, port_base));
+    if (!installed) {
+        fmt::print(stderr, "snmctl sandbox apply: {}; nothing was changed\n", installed.error().message);
+        return kExitFailure;
+    }
+    for (const auto& line : *installed) fmt::print("{}\n", line);
+    return kExitOk;
+}
+
 int sandbox_down(const OptionParser& options) {
     const auto dir = options.value("--dir");
     if (!dir) {
         fmt::print(stderr, "usage: snmctl sandbox down --dir DIR\n");
         return kExitUsage;
     }
-    std::error_code ec;
-    const std::string root = fs::absolute(*dir, ec).lexically_normal().string();
+    const std::string root = absolute_directory(*dir);
     stop_all(system_deployment(root).run_dir);
     fmt::print("snm sandbox in {} stopped\n", root);
     return kExitOk;
@@ -366,12 +411,14 @@ int run_sandbox(const Arguments& args) {
     OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}}, {});
     if (auto problem = options.parse(args); !problem.empty() || options.positionals().size() != 1) {
         fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N\n"
+                           "       snmctl sandbox apply -c FILE --dir DIR\n"
                            "       snmctl sandbox down --dir DIR\n",
                    problem.empty() ? "expected `up` or `down`" : problem);
         return kExitUsage;
     }
     if (options.positionals()[0] == "up") return sandbox_up(options);
     if (options.positionals()[0] == "down") return sandbox_down(options);
+    if (options.positionals()[0] == "apply") return sandbox_apply(options);
     fmt::print(stderr, "snmctl sandbox: expected `up` or `down`, not `{}`\n", options.positionals()[0]);
     return kExitUsage;
 }

@@ -16,3 +16,12 @@ def build_dir():
         pytest.fail(f"{snmtest.SNMCTL} is missing: build first (meson setup build && meson compile -C build), "
                     f"or set SNM_BUILD_DIR")
     return snmtest.BUILD_DIR
+
+
+@pytest.fixture(scope="session")
+def acceptance_sandbox(build_dir):
+    """One sandbox from tests/e2e/data/acceptance.toml shared by the
+    acceptance tests that do not change its configuration."""
+    from sandbox_support import Sandbox
+    with Sandbox(Path(__file__).parent / "data" / "acceptance.toml") as sandbox:
+        yield sandbox
