@@ -3,18 +3,21 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+
 namespace snm::dovecot {
 
 namespace {
 
-SnapshotSource<AccountsSnapshot>::EventHandler event_logger(std::string kind, AccountsDb::Logger log) {
-    return [kind = std::move(kind), log = std::move(log)](const SnapshotEvent& event) {
+SnapshotSource<AccountsSnapshot>::EventHandler event_logger(AccountsDb::Logger log) {
+    return [log = std::move(log)](const SnapshotEvent& event) {
         if (!log) return;
         if (event.error)
-            log(true, fmt::format("{} snm: {}; every lookup fails temporarily until a good snapshot appears",
-                                  kind, event.message));
+            log(true, fmt::format("snm: {}; every login and user lookup fails temporarily until a good "
+                                  "snapshot appears", event.message));
         else
-            log(false, fmt::format("{} snm: {}", kind, event.message));
+            log(false, fmt::format("snm: {}", event.message));
     };
 }
 
@@ -26,8 +29,21 @@ AccountRecord found_or_unknown(std::shared_ptr<const AccountsSnapshot> snapshot,
 
 }  // namespace
 
-AccountsDb::AccountsDb(std::string snapshot_path, std::string kind, Logger log)
-    : source_(std::move(snapshot_path), OnBrokenSnapshot::Fail, event_logger(std::move(kind), std::move(log))) {}
+AccountsDb::AccountsDb(std::string snapshot_path, Logger log)
+    : source_(std::move(snapshot_path), OnBrokenSnapshot::Fail, event_logger(std::move(log))) {}
+
+std::shared_ptr<AccountsDb> AccountsDb::shared(const std::string& snapshot_path, const Logger& log) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<AccountsDb>> by_path;
+    std::lock_guard lock(mutex);
+    auto& slot = by_path[snapshot_path];
+    auto db = slot.lock();
+    if (!db) {
+        db = std::make_shared<AccountsDb>(snapshot_path, log);
+        slot = db;
+    }
+    return db;
+}
 
 std::shared_ptr<const AccountsSnapshot> AccountsDb::current() noexcept {
     try {

@@ -48,8 +48,13 @@ public:
     // message: one log line, already worded for the administrator.
     using Logger = std::function<void(bool error, const std::string& message)>;
 
-    // `kind` ("passdb"/"userdb") prefixes the log lines. Reads nothing yet.
-    AccountsDb(std::string snapshot_path, std::string kind, Logger log);
+    // Reads nothing yet; `log` receives load and failure events.
+    AccountsDb(std::string snapshot_path, Logger log);
+
+    // The one AccountsDb of `snapshot_path` in this process, made with `log`
+    // on first use: a passdb and a userdb on the same file share the mapping,
+    // the checks and the log lines. Lives while someone holds it.
+    static std::shared_ptr<AccountsDb> shared(const std::string& snapshot_path, const Logger& log);
 
     // "{SCHEME}hash" of `user` (any case).
     AccountRecord password(std::string_view user) noexcept;

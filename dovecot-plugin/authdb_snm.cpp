@@ -62,9 +62,7 @@ constexpr const char* kDefaultScheme = "CRYPT";
 
 // What a passdb or userdb instance owns beside Dovecot's module struct.
 struct AuthdbState {
-    AuthdbState(std::string snapshot_path, const char* kind, AccountsDb::Logger log)
-        : accounts(std::move(snapshot_path), kind, std::move(log)) {}
-    AccountsDb accounts;
+    std::shared_ptr<AccountsDb> accounts;  // shared by instances on one path
     struct timeout* cache_check = nullptr;
 };
 
@@ -85,11 +83,19 @@ struct SnmUserdbIterate {
 static_assert(std::is_standard_layout_v<SnmPassdbModule> && std::is_standard_layout_v<SnmUserdbModule> &&
               std::is_standard_layout_v<SnmUserdbIterate>);
 
-void log_line(bool error, const std::string& message) {
-    if (error)
-        i_error("%s", message.c_str());
-    else
-        i_info("%s", message.c_str());
+// Snapshot events are logged by the auth process, which checks the file
+// every second whatever the traffic: one line per event, not one per
+// process. Auth-worker processes see the same file; they log only with
+// auth_debug.
+void log_snapshot_event(bool error, const std::string& message) {
+    if (!worker) {
+        if (error)
+            i_error("%s", message.c_str());
+        else
+            i_info("%s", message.c_str());
+    } else if (global_auth_settings->debug) {
+        i_debug("%s", message.c_str());
+    }
 }
 
 // Parses args (a bad string stops Dovecot here, naming the setting) and
@@ -99,7 +105,9 @@ AuthdbState* make_state(const char* kind, const char* args, bool default_blockin
         auto parsed = snm::dovecot::parse_authdb_args(args, kind, default_blocking);
         if (!parsed) i_fatal("%s", parsed.error().message.c_str());
         blocking = parsed->blocking;
-        return std::make_unique<AuthdbState>(parsed->snapshot_path, kind, log_line).release();
+        auto state = std::make_unique<AuthdbState>();
+        state->accounts = AccountsDb::shared(parsed->snapshot_path, log_snapshot_event);
+        return state.release();
     } catch (const std::exception& e) {
         i_fatal("%s snm: %s", kind, e.what());
     }
@@ -108,14 +116,14 @@ AuthdbState* make_state(const char* kind, const char* args, bool default_blockin
 // Runs in the auth process: a changed snapshot invalidates what the auth
 // cache remembers of the old one.
 void check_snapshot_for_cache(AuthdbState* state) {
-    if (state->accounts.refresh() && passdb_cache != nullptr) {
+    if (state->accounts->refresh() && passdb_cache != nullptr) {
         auth_cache_clear(passdb_cache);
-        i_info("snm: %s changed: auth cache cleared", state->accounts.snapshot_path().c_str());
+        i_info("snm: %s changed: auth cache cleared", state->accounts->snapshot_path().c_str());
     }
 }
 
 void start_state(AuthdbState* state) {
-    state->accounts.refresh();  // logs at start whether the snapshot is usable
+    state->accounts->refresh();  // logs at start whether the snapshot is usable
     if (!worker)
         state->cache_check = (timeout_add)(kCacheCheckMsecs, __FILE__, __LINE__,
                                            reinterpret_cast<timeout_callback_t*>(check_snapshot_for_cache), state);
@@ -137,7 +145,7 @@ AuthdbState& passdb_state(struct auth_request* request) {
 // its scheme, saved in the request for the cache; otherwise the result.
 bool lookup_password(struct auth_request* request, const char** hash_r, const char** scheme_r,
                      enum passdb_result* failure_r) {
-    const auto found = passdb_state(request).accounts.password(request->fields.user);
+    const auto found = passdb_state(request).accounts->password(request->fields.user);
     if (found.status != Lookup::Found) {
         *failure_r = found.status == Lookup::UnknownUser ? PASSDB_RESULT_USER_UNKNOWN
                                                          : PASSDB_RESULT_INTERNAL_FAILURE;
@@ -207,7 +215,7 @@ AuthdbState& userdb_state(struct auth_request* request) {
 }
 
 void snm_userdb_lookup(struct auth_request* request, userdb_callback_t* callback) {
-    const auto found = userdb_state(request).accounts.userdb_fields(request->fields.user);
+    const auto found = userdb_state(request).accounts->userdb_fields(request->fields.user);
     if (found.status != Lookup::Found) {
         callback(found.status == Lookup::UnknownUser ? USERDB_RESULT_USER_UNKNOWN : USERDB_RESULT_INTERNAL_FAILURE,
                  request);
@@ -229,7 +237,7 @@ struct userdb_iterate_context* snm_userdb_iterate_init(struct auth_request* requ
     iterate->ctx.callback = callback;
     iterate->ctx.context = context;
     try {
-        if (auto users = userdb_state(request).accounts.users())
+        if (auto users = userdb_state(request).accounts->users())
             iterate->users = std::make_unique<snm::dovecot::UserList>(std::move(*users)).release();
     } catch (const std::bad_alloc&) {
         // reported as a failed iteration below
