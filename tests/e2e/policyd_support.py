@@ -243,6 +243,7 @@ class Postfix:
         self.config_dir = self.dir / "etc"
         for sub in ("etc", "queue", "data"):
             (self.dir / sub).mkdir(parents=True)
+        shutil.chown(self.dir / "data", user="postfix")
         self.smtp_port = snmtest.free_port()
         self.submission_port = snmtest.free_port()
         self.log_path = self.dir / "postfix.log"
