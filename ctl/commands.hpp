@@ -13,6 +13,8 @@ int run_check(const Arguments& args);
 int run_apply(const Arguments& args);
 int run_passwd(const Arguments& args);
 int run_sandbox(const Arguments& args);
+int run_dkim(const Arguments& args);
+int run_dns(const Arguments& args);
 
 // Exit statuses shared by every subcommand.
 inline constexpr int kExitOk = 0;

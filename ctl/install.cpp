@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "certificates.hpp"
+#include "dkim_keys.hpp"
 #include "render_dovecot.hpp"
 #include "render_postfix.hpp"
 #include "snapshot_compiler.hpp"
@@ -36,6 +37,10 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     std::vector<std::string> report;
     StagedFiles staged;
     if (auto s = stage_snapshots(config, default_snapshot_owners(), staged); !s) return s.error();
+    auto keys = stage_missing_dkim_keys(config, staged);
+    if (!keys) return keys.error();
+    for (const auto& key : *keys)
+        report.push_back(fmt::format("generated DKIM key {}; publish: {}", key.key_file, key.zone_record));
 
     auto certificate = prepare_certificate(config, staged);
     if (!certificate) return certificate.error();

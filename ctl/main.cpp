@@ -26,6 +26,9 @@ const std::vector<Subcommand>& subcommands() {
         {"passwd", "passwd [--scheme S]           hash a password from stdin (sha512-crypt|bcrypt|argon2id)",
          snm::ctl::run_passwd},
         {"sandbox", "sandbox up|down -c FILE --dir DIR --port-base N   a private mail server on 127.0.0.1", snm::ctl::run_sandbox},
+        {"dkim", "dkim keygen|list|dns -c FILE   DKIM keys per domain and selector; dns prints their TXT records",
+         snm::ctl::run_dkim},
+        {"dns", "dns -c FILE [--ipv4 A]        every DNS record to publish, as a zone-file snippet", snm::ctl::run_dns},
     };
     return table;
 }

@@ -1,0 +1,30 @@
+// server.hpp — snm-dkim-milter's listener: one thread per MTA connection
+// (signing is CPU-bound; threads spread it over the cores), each reading
+// packets into a reused buffer, handing them to its MilterSession, and
+// writing the replies of a batch in one write. TCP sockets get TCP_NODELAY
+// so an answer never waits for a delayed ACK.
+//
+// SIGHUP re-reads the snapshot and keys (KeyStore). SIGTERM/SIGINT stop
+// accepting; each connection closes at its next message boundary, and the
+// process exits when all have, or after kDrainTimeout.
+#pragma once
+
+#include "key_set.hpp"
+
+namespace snm::milter {
+
+// Seconds an MTA connection may stay silent before it is closed (Postfix
+// keeps a milter connection for a whole SMTP session; smtpd's own idle
+// timeout is 300 s).
+inline constexpr int kIdleTimeoutSeconds = 3600;
+// Seconds SIGTERM waits for connections to finish their message.
+inline constexpr int kDrainTimeoutSeconds = 30;
+// Connections served at once; more are closed at accept (the MTA then
+// applies milter_default_action).
+inline constexpr int kMaxConnections = 1024;
+
+// Serves `listen_fd` until SIGTERM/SIGINT arrives on `signal_fd` (a
+// signalfd from signal_events()). Returns the process exit status.
+int serve(int listen_fd, int signal_fd, KeyStore& keys);
+
+}  // namespace snm::milter
