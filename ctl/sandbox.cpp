@@ -280,8 +280,11 @@ void print_connection_help(const Config& c, const Deployment& d) {
     if (c.enablePop3) fmt::print("  pop3        {}   (STARTTLS, port 110)\n", d.ports.pop3);
     if (c.enablePop3Ssl) fmt::print("  pop3s       {}   (TLS, port 995)\n", d.ports.pop3s);
     if (c.enableManageSieve) fmt::print("  managesieve {}   (port 4190)\n", d.ports.managesieve);
-    if (!c.loginAccounts.empty())
-        fmt::print("\n  test account: {} (password as in {})\n", c.loginAccounts.front().address, c.sourceFile);
+    // The first account declared that can receive mail.
+    const LoginAccount* first = nullptr;
+    for (const auto& account : c.loginAccounts)
+        if (!account.sendOnly && (!first || account.position.line < first->position.line)) first = &account;
+    if (first) fmt::print("\n  test account: {} (password as in {})\n", first->address, c.sourceFile);
     fmt::print("\n  outgoing mail for other domains lands in {}\n", d.sink_dir);
     fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
 }

@@ -1,0 +1,45 @@
+"""What `snmctl apply` renders is accepted by Postfix's and Dovecot's own
+checkers, with no warning, for the example, the acceptance and the seed
+configurations."""
+from pathlib import Path
+
+import pytest
+
+import snmtest
+
+CONFIGS = {
+    "example": snmtest.SOURCE_ROOT / "contrib" / "examples" / "snm.toml",
+    "acceptance": Path(__file__).parent / "data" / "acceptance.toml",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_postfix_check_and_doveconf_accept_the_rendered_config(build_dir, tmp_path, name):
+    snmtest.snmctl("apply", "-q", "-c", CONFIGS[name], "--root", tmp_path)
+    postfix_dir = tmp_path / "etc" / "snm" / "postfix"
+    # Postfix's own directories, as the sandbox or the package creates them.
+    (tmp_path / "var" / "spool" / "postfix").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "var" / "lib" / "postfix").mkdir(parents=True, exist_ok=True)
+    check = snmtest.run(["postfix", "-c", postfix_dir, "check"], check=False)
+    assert check.returncode == 0, check.stderr
+    assert "warning" not in check.stderr, check.stderr
+    doveconf = snmtest.run(["doveconf", "-n", "-c", tmp_path / "etc" / "snm" / "dovecot" / "dovecot.conf"],
+                           check=False)
+    assert doveconf.returncode == 0, doveconf.stderr
+    assert "driver = snm" in doveconf.stdout
+
+
+def test_rendered_files_say_where_they_come_from(build_dir, tmp_path):
+    snmtest.snmctl("apply", "-q", "-c", CONFIGS["example"], "--root", tmp_path)
+    for path in ("etc/snm/postfix/main.cf", "etc/snm/postfix/master.cf", "etc/snm/dovecot/dovecot.conf"):
+        head = (tmp_path / path).read_text().splitlines()[0]
+        assert "rendered by snmctl from" in head and str(CONFIGS["example"]) in head
+
+
+def test_disabled_services_are_not_rendered(build_dir, tmp_path):
+    config = tmp_path / "off.toml"
+    config.write_text(CONFIGS["example"].read_text().replace("enableSubmissionSsl = true", "enableSubmissionSsl = false"))
+    snmtest.snmctl("apply", "-q", "-c", config, "--root", tmp_path / "root")
+    master = (tmp_path / "root" / "etc" / "snm" / "postfix" / "master.cf").read_text()
+    assert "submissions" not in master.replace("# Submission over implicit TLS.", "")
+    assert "\nsubmission " in master
