@@ -221,11 +221,16 @@ void Server::on_readable(Connection& connection) {
     if (got <= 0) {
         connection.input.resize(used);
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-        if (got < 0 || !connection.input.empty())
+        // A client leaving between requests (EOF, or a reset because it did
+        // not read a reply it no longer wanted) is normal; in the middle of
+        // a request it is worth a line.
+        if (!connection.input.empty())
             close_connection(connection, got < 0 ? std::string("read failed: ") + std::strerror(errno)
                                                  : std::string("lost connection in the middle of a request"));
+        else if (got < 0 && errno != ECONNRESET)
+            close_connection(connection, std::string("read failed: ") + std::strerror(errno));
         else
-            close_connection(connection, {});  // the client closed between requests: normal
+            close_connection(connection, {});
         return;
     }
     connection.input.resize(used + static_cast<std::size_t>(got));
