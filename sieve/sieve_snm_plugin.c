@@ -277,17 +277,17 @@ static int snm_learn_act_commit(const struct sieve_action_exec_env *aenv, void *
 	buffer_t *message;
 
 	if (config == NULL || config->learner == NULL) {
-		sieve_result_global_log_error(aenv, "learn %s: not learned: %s", class_name,
-					      config == NULL ? "extension not loaded" : config->error);
+		e_error(aenv->event, "learn %s: not learned: %s", class_name,
+			config == NULL ? "extension not loaded" : config->error);
 		return SIEVE_EXEC_OK;
 	}
 	if (mail == NULL) {
-		sieve_result_global_log_error(aenv, "learn %s: no message to learn", class_name);
+		e_error(aenv->event, "learn %s: no message to learn", class_name);
 		return SIEVE_EXEC_OK;
 	}
 	message = buffer_create_dynamic(default_pool, 8192);
 	if (snm_learn_read_mail(mail, message, &error) < 0) {
-		sieve_result_global_log_error(aenv, "learn %s: not learned: %s", class_name, error);
+		e_error(aenv->event, "learn %s: not learned: %s", class_name, error);
 		buffer_free(&message);
 		return SIEVE_EXEC_OK;
 	}
@@ -295,8 +295,9 @@ static int snm_learn_act_commit(const struct sieve_action_exec_env *aenv, void *
 	buffer_free(&message);
 
 	switch (status) {
-	/* Info, not sieve_result_global_log(): imapsieve logs results at debug
-	   level only, and every learn is a decision worth one log line. */
+	/* Dovecot's log directly, not sieve_result_global_log*(): imapsieve
+	   logs those at debug or info level only, while every learn is a
+	   decision worth one line and a failure is an error for the admin. */
 	case SNM_LEARN_LEARNED:
 		e_info(aenv->event, "learn %s: rspamd learned the message (%s)", class_name,
 		       snm_learner_controller(config->learner));
@@ -306,8 +307,8 @@ static int snm_learn_act_commit(const struct sieve_action_exec_env *aenv, void *
 		       snm_learner_controller(config->learner));
 		break;
 	case SNM_LEARN_FAILED:
-		sieve_result_global_log_error(aenv, "learn %s: not learned (the IMAP command is unaffected): %s",
-					      class_name, detail);
+		e_error(aenv->event, "learn %s: not learned (the IMAP command is unaffected): %s",
+			class_name, detail);
 		break;
 	}
 	return SIEVE_EXEC_OK;

@@ -259,11 +259,32 @@ def test_rspamd_down_move_still_succeeds_and_is_logged(servers, imap):
     servers.rspamd.stop()
     try:
         move(imap, message_id, "INBOX", "Junk")
-        assert "learn spam: not learned (the IMAP command is unaffected): cannot connect to rspamd controller" \
-            in servers.dovecot.log()
+        failures = [line for line in servers.dovecot.log().splitlines()
+                    if "learn spam: not learned (the IMAP command is unaffected): "
+                       f"cannot connect to rspamd controller unix:{servers.rspamd.controller_socket}" in line]
+        assert len(failures) == 1 and ": Error: sieve: " in failures[0], failures
     finally:
         servers.start_rspamd()
     # Learning works again once rspamd is back.
     learned, spam, ham = servers.counts()
     move(imap, message_id, "Junk", "INBOX")
     assert servers.counts()[0] == learned + 1
+
+
+def test_bad_settings_and_bad_class_fail_at_compile_time(servers, tmp_path):
+    """sievec (run by snmctl apply) refuses a script requiring vnd.snm.learn
+    while snm_learn_controller is wrong, naming it, and refuses a class other
+    than spam or ham."""
+    config = servers.dovecot.config.read_text()
+    bad_config = tmp_path / "dovecot.conf"
+    bad_config.write_text(config + "plugin {\n  snm_learn_controller = localhost:11334\n}\n")
+    script = tmp_path / "learn.sieve"
+    script.write_text('require "vnd.snm.learn";\nlearn "spam";\n')
+    result = snmtest.run([sieve_support.SIEVEC, "-c", bad_config, script], check=False)
+    assert result.returncode != 0
+    assert "vnd.snm.learn cannot be used: rspamd controller: socket `localhost:11334`" in result.stderr
+
+    script.write_text('require "vnd.snm.learn";\nlearn "junk";\n')
+    result = snmtest.run([sieve_support.SIEVEC, "-c", servers.dovecot.config, script], check=False)
+    assert result.returncode != 0
+    assert 'learn: the class must be "spam" or "ham", not "junk"' in result.stderr
