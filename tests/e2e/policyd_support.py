@@ -40,21 +40,30 @@ def apply_config(toml_text, root):
 
 
 class Policyd:
-    """snm-policyd in the foreground, with a unix policy socket and a TCP socketmap."""
+    """snm-policyd in the foreground: the socketmap on TCP, the policy
+    service on a unix socket (or TCP too, with policy_inet)."""
 
-    def __init__(self, state, workdir, extra_args=()):
+    def __init__(self, state, workdir, extra_args=(), policy_inet=False):
         self.workdir = Path(workdir)
         self.socketmap_port = snmtest.free_port()
-        self.policy_path = str(self.workdir / "policy.sock")
         self.socketmap_spec = f"inet:127.0.0.1:{self.socketmap_port}"
-        argv = [POLICYD, "-f", "--state", state, "--policy-socket", "unix:" + self.policy_path,
+        if policy_inet:
+            self.policy_port = snmtest.free_port()
+            self.policy_spec = f"inet:127.0.0.1:{self.policy_port}"
+        else:
+            self.policy_path = str(self.workdir / "policy.sock")
+            self.policy_spec = "unix:" + self.policy_path
+        argv = [POLICYD, "-f", "--state", state, "--policy-socket", self.policy_spec,
                 "--socketmap-socket", self.socketmap_spec, "--socket-mode", "0666", *extra_args]
         if os.geteuid() == 0:
             argv += ["--user", DAEMON_USER]
         self.log_path = self.workdir / "snm-policyd.log"
         self.process = snmtest.Process(argv, log_path=self.log_path)
         snmtest.wait_for_port(self.socketmap_port)
-        snmtest.wait_for_path(self.policy_path)
+        if policy_inet:
+            snmtest.wait_for_port(self.policy_port)
+        else:
+            snmtest.wait_for_path(self.policy_path)
 
     def postfix_table(self, name):
         """The Postfix table name of one of the daemon's maps."""
@@ -238,7 +247,12 @@ class Postfix:
     with SASL, its maps and policy from snm-policyd, local deliveries to one
     sink (virtual_transport) and everything else to another (relayhost)."""
 
-    def __init__(self, workdir, policyd, local_sink, relay_sink, sasl_path, maps="socketmap"):
+    def __init__(self, workdir, policyd, local_sink, relay_sink, sasl_path, tables=None, sender_restrictions=None,
+                 recipient_restrictions=None, virtual_transport=None):
+        """By default wired as snm renders it: the four tables as socketmap:
+        tables of `policyd`, check_policy_service in both restriction lists
+        (with policy_context). The benchmark passes hash: tables and access
+        maps instead."""
         self.dir = Path(workdir) / "postfix"
         self.config_dir = self.dir / "etc"
         for sub in ("etc", "queue", "data"):
@@ -247,8 +261,15 @@ class Postfix:
         self.smtp_port = snmtest.free_port()
         self.submission_port = snmtest.free_port()
         self.log_path = self.dir / "postfix.log"
-        policy = f"unix:{policyd.policy_path}"
-        tables = {name: policyd.postfix_table(name) for name in ("domains", "mailboxes", "aliases", "senders")}
+        policy = policyd.policy_spec if policyd else ""
+        if tables is None:
+            tables = {name: policyd.postfix_table(name) for name in ("domains", "mailboxes", "aliases", "senders")}
+        if sender_restrictions is None:
+            sender_restrictions = f"check_policy_service {{ {policy}, policy_context=sender, timeout=10s }}"
+        if recipient_restrictions is None:
+            recipient_restrictions = f"check_policy_service {{ {policy}, policy_context=recipient, timeout=10s }}"
+        if virtual_transport is None:
+            virtual_transport = f"smtp:[127.0.0.1]:{local_sink.port}"
         (self.config_dir / "main.cf").write_text(f"""
 compatibility_level = 3.6
 queue_directory = {self.dir}/queue
@@ -280,13 +301,11 @@ virtual_mailbox_domains = {tables['domains']}
 virtual_mailbox_maps = {tables['mailboxes']}
 virtual_alias_maps = {tables['aliases']}
 virtual_alias_domains =
-virtual_transport = smtp:[127.0.0.1]:{local_sink.port}
+virtual_transport = {virtual_transport}
 smtpd_sender_login_maps = {tables['senders']}
-snm_sender_policy = check_policy_service {{ {policy}, policy_context=sender, timeout=10s }}
-snm_recipient_policy = check_policy_service {{ {policy}, policy_context=recipient, timeout=10s }}
-smtpd_sender_restrictions = $snm_sender_policy
+smtpd_sender_restrictions = {sender_restrictions}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = reject_non_fqdn_recipient, reject_unlisted_recipient, $snm_recipient_policy
+smtpd_recipient_restrictions = reject_non_fqdn_recipient, reject_unlisted_recipient, {recipient_restrictions}
 
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = {sasl_path}
