@@ -6,11 +6,14 @@
 #include <map>
 #include <mutex>
 
+#include "cdb_file.hpp"
+#include "snapshot_layout.hpp"
+
 namespace snm::dovecot {
 
 namespace {
 
-SnapshotSource<AccountsSnapshot>::EventHandler event_logger(AccountsDb::Logger log) {
+SnapshotSource<AccountsFile>::EventHandler event_logger(AccountsDb::Logger log) {
     return [log = std::move(log)](const SnapshotEvent& event) {
         if (!log) return;
         if (event.error)
@@ -21,13 +24,56 @@ SnapshotSource<AccountsSnapshot>::EventHandler event_logger(AccountsDb::Logger l
     };
 }
 
-AccountRecord found_or_unknown(std::shared_ptr<const AccountsSnapshot> snapshot,
-                               std::optional<std::string_view> value) {
-    if (!value) return {Lookup::UnknownUser, {}, {}};
-    return {Lookup::Found, *value, std::move(snapshot)};
+}  // namespace
+
+// ---- AccountsFile ----
+
+Result<std::shared_ptr<const AccountsFile>> AccountsFile::open(const std::string& path) {
+    auto reader = CdbReader::open(path, layout::kAccountsFormat);
+    if (!reader) return reader.error();
+    return std::shared_ptr<const AccountsFile>(new AccountsFile(std::move(reader.value())));
 }
 
-}  // namespace
+CdbReader::Find AccountsFile::find_folded(std::string_view prefix, std::string_view user, std::string& value) const {
+    if (prefix.size() + user.size() > kMaxLookupKey) return CdbReader::Find::NotFound;
+    char key[kMaxLookupKey];
+    std::size_t length = 0;
+    for (const char c : prefix) key[length++] = c;
+    for (const char c : user) key[length++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+    return reader_->find(std::string_view(key, length), value);
+}
+
+CdbReader::Find AccountsFile::password(std::string_view user, std::string& value) const {
+    return find_folded(layout::kPassword, user, value);
+}
+
+CdbReader::Find AccountsFile::userdb_fields(std::string_view user, std::string& value) const {
+    return find_folded(layout::kUserdb, user, value);
+}
+
+bool AccountsFile::next_user(CdbReader::Position& position, std::string& user) const {
+    while (reader_->next(position, user)) {
+        if (user.starts_with(layout::kUserdb)) {
+            user.erase(0, layout::kUserdb.size());
+            return true;
+        }
+    }
+    return false;
+}
+
+// ---- UserCursor ----
+
+std::optional<std::string> UserCursor::next() noexcept {
+    try {
+        std::string user;
+        if (file_->next_user(position_, user)) return user;
+    } catch (...) {  // out of memory: end the listing as failed
+        position_.failed = true;
+    }
+    return std::nullopt;
+}
+
+// ---- AccountsDb ----
 
 AccountsDb::AccountsDb(std::string snapshot_path, Logger log)
     : source_(std::move(snapshot_path), OnBrokenSnapshot::Fail, event_logger(std::move(log))) {}
@@ -45,7 +91,7 @@ std::shared_ptr<AccountsDb> AccountsDb::shared(const std::string& snapshot_path,
     return db;
 }
 
-std::shared_ptr<const AccountsSnapshot> AccountsDb::current() noexcept {
+std::shared_ptr<const AccountsFile> AccountsDb::current() noexcept {
     try {
         return source_.get();
     } catch (...) {  // out of memory or a failing mutex: a temporary failure
@@ -53,29 +99,29 @@ std::shared_ptr<const AccountsSnapshot> AccountsDb::current() noexcept {
     }
 }
 
-AccountRecord AccountsDb::password(std::string_view user) noexcept {
-    auto snapshot = current();
-    if (!snapshot) return {};
-    const auto value = snapshot->password(user);
-    return found_or_unknown(std::move(snapshot), value);
-}
-
-AccountRecord AccountsDb::userdb_fields(std::string_view user) noexcept {
-    auto snapshot = current();
-    if (!snapshot) return {};
-    const auto value = snapshot->userdb_fields(user);
-    return found_or_unknown(std::move(snapshot), value);
-}
-
-std::optional<UserList> AccountsDb::users() noexcept {
+AccountRecord AccountsDb::lookup(std::string_view user, bool password) noexcept {
+    AccountRecord record;
+    const auto file = current();
+    if (!file) return record;
     try {
-        UserList list{current(), {}};
-        if (!list.snapshot) return std::nullopt;
-        list.snapshot->for_each_user([&](std::string_view user) { list.users.push_back(user); });
-        return list;
+        const auto found = password ? file->password(user, record.value) : file->userdb_fields(user, record.value);
+        record.status = found == CdbReader::Find::Found      ? Lookup::Found
+                        : found == CdbReader::Find::NotFound ? Lookup::UnknownUser
+                                                             : Lookup::Unavailable;
     } catch (...) {
-        return std::nullopt;
+        record.status = Lookup::Unavailable;
     }
+    return record;
+}
+
+AccountRecord AccountsDb::password(std::string_view user) noexcept { return lookup(user, true); }
+
+AccountRecord AccountsDb::userdb_fields(std::string_view user) noexcept { return lookup(user, false); }
+
+std::optional<UserCursor> AccountsDb::users() noexcept {
+    auto file = current();
+    if (!file) return std::nullopt;
+    return UserCursor(std::move(file));
 }
 
 bool AccountsDb::refresh() noexcept {

@@ -15,12 +15,30 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "accounts_snapshot.hpp"
+#include "cdb_reader.hpp"
 #include "snapshot_source.hpp"
 
 namespace snm::dovecot {
+
+// One accounts snapshot (common/snapshot_layout.hpp's accounts.cdb), read
+// with pread: see cdb_reader.hpp for why it is not mapped.
+class AccountsFile {
+public:
+    static Result<std::shared_ptr<const AccountsFile>> open(const std::string& path);
+
+    // "{SCHEME}hash" of `user` (any case) into `value`.
+    CdbReader::Find password(std::string_view user, std::string& value) const;
+    // Tab-separated userdb fields of `user` into `value`.
+    CdbReader::Find userdb_fields(std::string_view user, std::string& value) const;
+    // The next account after `position`, for iteration; false at the end.
+    bool next_user(CdbReader::Position& position, std::string& user) const;
+
+private:
+    explicit AccountsFile(std::shared_ptr<const CdbReader> reader) : reader_(std::move(reader)) {}
+    CdbReader::Find find_folded(std::string_view prefix, std::string_view user, std::string& value) const;
+    std::shared_ptr<const CdbReader> reader_;
+};
 
 enum class Lookup {
     Found,
@@ -28,19 +46,23 @@ enum class Lookup {
     Unavailable,  // no usable snapshot: a temporary failure
 };
 
-// One answer. `value` points into the snapshot, which this record keeps
-// alive: it stays valid for the record's lifetime even if the file is
-// replaced meanwhile.
 struct AccountRecord {
     Lookup status = Lookup::Unavailable;
-    std::string_view value;
-    std::shared_ptr<const AccountsSnapshot> snapshot;
+    std::string value;
 };
 
-// Every account of one snapshot, for userdb iteration (`doveadm user '*'`).
-struct UserList {
-    std::shared_ptr<const AccountsSnapshot> snapshot;
-    std::vector<std::string_view> users;  // views into `snapshot`
+// Every account of one snapshot, read one at a time (a million accounts
+// are never held in memory at once).
+class UserCursor {
+public:
+    explicit UserCursor(std::shared_ptr<const AccountsFile> file) : file_(std::move(file)) {}
+    // The next account, or nullopt at the end (or on a read error).
+    std::optional<std::string> next() noexcept;
+    bool failed() const { return position_.failed; }
+
+private:
+    std::shared_ptr<const AccountsFile> file_;
+    CdbReader::Position position_;
 };
 
 class AccountsDb {
@@ -52,7 +74,7 @@ public:
     AccountsDb(std::string snapshot_path, Logger log);
 
     // The one AccountsDb of `snapshot_path` in this process, made with `log`
-    // on first use: a passdb and a userdb on the same file share the mapping,
+    // on first use: a passdb and a userdb on the same file share the file,
     // the checks and the log lines. Lives while someone holds it.
     static std::shared_ptr<AccountsDb> shared(const std::string& snapshot_path, const Logger& log);
 
@@ -61,7 +83,7 @@ public:
     // Tab-separated userdb fields of `user`; see for_each_userdb_field().
     AccountRecord userdb_fields(std::string_view user) noexcept;
     // nullopt when no snapshot is usable.
-    std::optional<UserList> users() noexcept;
+    std::optional<UserCursor> users() noexcept;
 
     // Checks the file now; true when the snapshot served changed (a new one
     // was loaded, or it became unusable) since the previous refresh().
@@ -70,10 +92,11 @@ public:
     const std::string& snapshot_path() const { return source_.path(); }
 
 private:
-    std::shared_ptr<const AccountsSnapshot> current() noexcept;
+    std::shared_ptr<const AccountsFile> current() noexcept;
+    AccountRecord lookup(std::string_view user, bool password) noexcept;
 
-    SnapshotSource<AccountsSnapshot> source_;
-    std::shared_ptr<const AccountsSnapshot> last_refreshed_;
+    SnapshotSource<AccountsFile> source_;
+    std::shared_ptr<const AccountsFile> last_refreshed_;
 };
 
 // Calls visit(key, value) for each "key=value" of a tab-separated userdb

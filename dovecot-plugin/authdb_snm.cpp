@@ -77,8 +77,7 @@ struct SnmUserdbModule {
 };
 struct SnmUserdbIterate {
     struct userdb_iterate_context ctx;
-    snm::dovecot::UserList* users;  // owned; null when no snapshot is usable
-    size_t next;
+    snm::dovecot::UserCursor* users;  // owned; null when no snapshot is usable
 };
 static_assert(std::is_standard_layout_v<SnmPassdbModule> && std::is_standard_layout_v<SnmUserdbModule> &&
               std::is_standard_layout_v<SnmUserdbIterate>);
@@ -238,7 +237,7 @@ struct userdb_iterate_context* snm_userdb_iterate_init(struct auth_request* requ
     iterate->ctx.context = context;
     try {
         if (auto users = userdb_state(request).accounts->users())
-            iterate->users = std::make_unique<snm::dovecot::UserList>(std::move(*users)).release();
+            iterate->users = std::make_unique<snm::dovecot::UserCursor>(std::move(*users)).release();
     } catch (const std::bad_alloc&) {
         // reported as a failed iteration below
     }
@@ -248,20 +247,19 @@ struct userdb_iterate_context* snm_userdb_iterate_init(struct auth_request* requ
 
 void snm_userdb_iterate_next(struct userdb_iterate_context* ctx) {
     auto* iterate = reinterpret_cast<SnmUserdbIterate*>(ctx);
-    if (iterate->users == nullptr || iterate->next >= iterate->users->users.size()) {
+    const auto user = iterate->users != nullptr ? iterate->users->next() : std::nullopt;
+    if (!user) {
+        if (iterate->users != nullptr && iterate->users->failed()) ctx->failed = TRUE;
         ctx->callback(nullptr, ctx->context);
         return;
     }
-    const auto user = iterate->users->users[iterate->next++];
-    T_BEGIN {
-        ctx->callback(t_strndup(user.data(), user.size()), ctx->context);
-    } T_END;
+    ctx->callback(user->c_str(), ctx->context);
 }
 
 int snm_userdb_iterate_deinit(struct userdb_iterate_context* ctx) {
     auto* iterate = reinterpret_cast<SnmUserdbIterate*>(ctx);
     const int ret = ctx->failed ? -1 : 0;
-    std::unique_ptr<snm::dovecot::UserList> users(iterate->users);
+    std::unique_ptr<snm::dovecot::UserCursor> users(iterate->users);
     i_free(iterate);
     return ret;
 }

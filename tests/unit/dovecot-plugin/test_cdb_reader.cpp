@@ -1,0 +1,136 @@
+// test_cdb_reader.cpp — the pread-based CDB reader answers exactly as the
+// mapped one (common's CdbFile) on files common's CdbBuilder writes, and
+// refuses damaged files without reading out of bounds.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "cdb_file.hpp"
+#include "cdb_reader.hpp"
+
+using snm::dovecot::CdbReader;
+
+namespace {
+
+constexpr std::string_view kFormat = "snm-test 1";
+
+class CdbReaderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/snm-cdb-reader-XXXXXX";
+        ASSERT_TRUE(::mkdtemp(pattern));
+        dir_ = pattern;
+        path_ = dir_ + "/test.cdb";
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    void write(const std::map<std::string, std::string>& records, bool with_format = true) {
+        const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_GE(fd, 0);
+        {
+            snm::CdbBuilder builder(fd);
+            if (with_format) {
+                ASSERT_TRUE(builder.add(snm::kFormatKey, kFormat));
+            }
+            for (const auto& [key, value] : records) ASSERT_TRUE(builder.add(key, value));
+            ASSERT_TRUE(builder.finish());
+        }
+        ::close(fd);
+    }
+
+    std::string dir_, path_;
+};
+
+std::map<std::string, std::string> many_records() {
+    std::map<std::string, std::string> records;
+    for (int i = 0; i < 5000; ++i) records["u:user" + std::to_string(i) + "@example.com"] = "v" + std::to_string(i * 7);
+    records["big"] = std::string(100000, 'x');  // longer than the first read
+    records["empty"] = "";
+    return records;
+}
+
+}  // namespace
+
+TEST_F(CdbReaderTest, AnswersAsTheMappedReaderDoes) {
+    const auto records = many_records();
+    write(records);
+    auto reader = CdbReader::open(path_, kFormat);
+    ASSERT_TRUE(reader) << reader.error().message;
+    auto mapped = snm::CdbFile::open(path_, kFormat);
+    ASSERT_TRUE(mapped);
+    std::string value;
+    for (const auto& [key, expected] : records) {
+        ASSERT_EQ((*reader)->find(key, value), CdbReader::Find::Found) << key;
+        EXPECT_EQ(value, expected);
+        EXPECT_EQ((*mapped)->find(key), std::optional<std::string_view>(expected));
+    }
+    for (const std::string missing : {"", "u:", "u:user5000@example.com", "U:user1@example.com", "bi"}) {
+        EXPECT_EQ((*reader)->find(missing, value), CdbReader::Find::NotFound) << missing;
+        EXPECT_FALSE((*mapped)->find(missing));
+    }
+}
+
+TEST_F(CdbReaderTest, VisitsEveryRecordInFileOrder) {
+    const auto records = many_records();
+    write(records);
+    auto reader = CdbReader::open(path_, kFormat);
+    ASSERT_TRUE(reader);
+    std::map<std::string, int> seen;
+    CdbReader::Position position;
+    std::string key;
+    while ((*reader)->next(position, key)) ++seen[key];
+    EXPECT_FALSE(position.failed);
+    EXPECT_EQ(seen.size(), records.size() + 1);  // and the format stamp
+    for (const auto& [k, count] : seen) EXPECT_EQ(count, 1) << k;
+}
+
+TEST_F(CdbReaderTest, RefusesAFileWithoutOrWithAnotherFormat) {
+    write({{"a", "b"}}, false);
+    auto unstamped = CdbReader::open(path_, kFormat);
+    ASSERT_FALSE(unstamped);
+    EXPECT_NE(unstamped.error().message.find("no format stamp"), std::string::npos);
+    write({});
+    auto other = CdbReader::open(path_, "snm-other 2");
+    ASSERT_FALSE(other);
+    EXPECT_NE(other.error().message.find("has format \"snm-test 1\""), std::string::npos);
+}
+
+TEST_F(CdbReaderTest, AMissingFileSaysHowToCreateIt) {
+    auto missing = CdbReader::open(dir_ + "/none.cdb", kFormat);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message, "cannot open snapshot " + dir_ +
+                                           "/none.cdb: No such file or directory (run `snmctl apply` to create it)");
+}
+
+TEST_F(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
+    write(many_records());
+    const auto full = std::filesystem::file_size(path_);
+    std::string bytes(full, '\0');
+    std::ifstream(path_, std::ios::binary).read(bytes.data(), bytes.size());
+    // Truncated anywhere: refused at open (hash tables out of bounds).
+    for (std::size_t size : {std::size_t(0), std::size_t(100), std::size_t(2048), full / 2, full - 1}) {
+        std::ofstream(path_, std::ios::binary | std::ios::trunc).write(bytes.data(), size);
+        auto reader = CdbReader::open(path_, kFormat);
+        ASSERT_FALSE(reader) << size;
+        EXPECT_NE(reader.error().message.find("not a constant database"), std::string::npos);
+    }
+    // Records overwritten with garbage: lookups and iteration end, no wild reads.
+    std::string garbled = bytes;
+    for (std::size_t i = 2048 + 64; i < full / 2; i += 7) garbled[i] = static_cast<char>(0xff);
+    std::ofstream(path_, std::ios::binary | std::ios::trunc).write(garbled.data(), garbled.size());
+    auto reader = CdbReader::open(path_, kFormat);
+    if (reader) {
+        std::string value;
+        for (int i = 0; i < 5000; ++i) (void)(*reader)->find("u:user" + std::to_string(i) + "@example.com", value);
+        CdbReader::Position position;
+        std::string key;
+        int steps = 0;
+        while ((*reader)->next(position, key) && steps < 100000) ++steps;
+        EXPECT_LT(steps, 100000);
+    }
+}
