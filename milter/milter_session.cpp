@@ -48,7 +48,10 @@ void MilterSession::continue_unless(std::uint32_t no_reply_flag, std::string& re
     if ((protocol_ & no_reply_flag) == 0) finish_packet(replies, begin_packet(replies, kReplyContinue));
 }
 
-std::string_view MilterSession::queue_id() const { return queue_id_.empty() ? "NOQUEUE" : queue_id_; }
+std::string_view MilterSession::queue_id() const {
+    if (queue_id_.empty()) return "NOQUEUE";
+    return queue_id_;
+}
 
 MilterSession::Next MilterSession::handle(char command, std::string_view data, std::string& replies) {
     switch (command) {

@@ -98,7 +98,8 @@ Status MessageSigner::finish(std::span<const HeaderField> headers, std::span<con
     // one empty instance of each oversigned name.
     signed_fields_.clear();
     signed_names_.clear();
-    std::size_t column = 4;  // "\th=" on its line
+    // h= follows "\tt=<10 digits>; h=" on its line.
+    std::size_t column = 1 + fmt::formatted_size("t={}; h=", static_cast<long long>(now));
     const auto add_name = [&](std::string_view name) {
         if (!signed_names_.empty()) {
             signed_names_ += ':';
