@@ -11,13 +11,14 @@
 #include <regex.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 #include <fmt/format.h>
 
@@ -882,9 +883,16 @@ LoadedConfig load_config_file(const std::string& path) {
         loaded.diagnostics.push_back({Severity::Error, path, {}, fmt::format("cannot open: {}", std::strerror(errno))});
         return loaded;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return load_config_text(text.str(), path);
+    // Read straight into one string: a stringstream and its str() copy held
+    // the text twice, 450 MB more at peak for a file of 1,000,000 accounts
+    // (bench/snapshot). A pipe has no size to reserve; it grows as it is read.
+    std::string text;
+    std::error_code no_size;
+    if (const auto size = std::filesystem::file_size(path, no_size); !no_size) text.reserve(size);
+    std::array<char, 1 << 16> chunk;
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0)
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    return load_config_text(text, path);
 }
 
 }  // namespace snm
