@@ -80,8 +80,10 @@ class Sandbox:
         return self.port_base + PORT_OFFSETS[name]
 
     def pids(self):
-        run = self.dir / "run"
-        return {p.stem: int(p.read_text()) for p in run.glob("*.pid")}
+        """{process name: pid} of everything the sandbox started (never empty while up)."""
+        pids = {p.stem: int(p.read_text()) for p in (self.dir / "run" / "snm").glob("*.pid")}
+        assert {"postfix", "dovecot", "snm-policyd", "sink"} <= set(pids), pids
+        return pids
 
     def logs(self):
         out = []

@@ -1,0 +1,91 @@
+"""DKIM end to end: mail leaving the sandbox (captured at its sink) carries a
+valid signature per configured selector of the sender's domain — RSA and
+Ed25519, relaxed and simple canonicalization, SNM's seed configuration with
+its 1535-bit key — checked by python3-dkim and Mail::DKIM against the TXT
+records `snmctl dkim dns` prints, served by a DNS server on loopback."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import snmtest
+from dkim_verify import mail_dkim_accepts, signatures, verify_with_mail_dkim, verify_with_python_dkim
+from dns_stub import DnsStub, records_from_zone
+from sandbox_support import Sandbox
+
+DATA = Path(__file__).parent / "data"
+OUTSIDE = "someone@elsewhere.example.org"
+
+
+def published_records(sandbox):
+    zone = snmtest.snmctl("dkim", "dns", "-c", sandbox.config, "--root", sandbox.dir).stdout
+    return records_from_zone(zone)
+
+
+def relayed_message(sandbox, subject):
+    _, raw = sandbox.wait_for_sink(lambda m: subject.encode() in m[1])
+    return raw
+
+
+def assert_signed(sandbox, raw, expected):
+    """`expected`: [(domain, selector, algorithm)] in any order. python3-dkim
+    passes each; Mail::DKIM passes each RSA one (it has no Ed25519)."""
+    assert sorted(signatures(raw)) == sorted(expected), signatures(raw)
+    with DnsStub(published_records(sandbox)) as dns:
+        assert verify_with_python_dkim(raw, dns.port) == [True] * len(expected)
+        verdicts = verify_with_mail_dkim(raw, dns.port)
+    assert set(verdicts) == {(d, s) for d, s, _ in expected}, verdicts
+    for domain, selector, algorithm in expected:
+        assert mail_dkim_accepts(verdicts[(domain, selector)], algorithm), (selector, verdicts)
+
+
+@pytest.mark.parametrize("login,password,sender,expected", [
+    ("user1@example.com", "password1", "user1@example.com",
+     [("example.com", "rsa2026", "rsa-sha256"), ("example.com", "ed2026", "ed25519-sha256")]),
+    ("user2@example2.com", "password2", "user2@example2.com", [("example2.com", "mail", "rsa-sha256")]),
+    ("user1@example.com", "password1", "someone@example3.com", [("example3.com", "mail", "rsa-sha256")]),
+])
+def test_mail_from_each_domain_leaves_with_valid_signatures(acceptance_sandbox, login, password, sender, expected):
+    subject = acceptance_sandbox.submit(login, password, [OUTSIDE], sender=sender)
+    assert_signed(acceptance_sandbox, relayed_message(acceptance_sandbox, subject), expected)
+
+
+def test_unauthenticated_inbound_mail_is_not_signed(acceptance_sandbox):
+    sb = acceptance_sandbox
+    msg = sb.message("user1@example.com", ["user3@example.com"])  # forwarded out to the sink
+    with sb.smtp() as client:
+        client.send_message(msg, from_addr="stranger@example.org")
+    raw = relayed_message(sb, msg["Subject"])
+    assert signatures(raw) == []  # port 25 does not even pass mail to the signer
+
+
+def test_simple_canonicalization_signatures_verify(build_dir, tmp_path):
+    text = (DATA / "acceptance.toml").read_text().replace(
+        'certificateScheme = "selfsigned"',
+        'certificateScheme = "selfsigned"\ndkimHeaderCanonicalization = "simple"\ndkimBodyCanonicalization = "simple"')
+    config = tmp_path / "simple.toml"
+    config.write_text(text)
+    with Sandbox(config) as sb:
+        subject = sb.submit("user1@example.com", "password1", [OUTSIDE],
+                            body="Trailing  spaces  \n\n\nand blank lines\n\n\n")
+        raw = relayed_message(sb, subject)
+        assert b"c=simple/simple" in raw
+        assert_signed(sb, raw, [("example.com", "rsa2026", "rsa-sha256"), ("example.com", "ed2026", "ed25519-sha256")])
+
+
+def test_seed_config_signs_locally_submitted_mail_with_its_1535_bit_key(build_dir, tmp_path):
+    """SNM's README example (its test suite uses a 1535-bit key); mail
+    submitted locally with sendmail is signed (non_smtpd_milters)."""
+    config = tmp_path / "seed.toml"
+    config.write_text((snmtest.SOURCE_ROOT / "tests" / "data" / "seed-readme.toml").read_text()
+                      .replace("virusScanning = false", "virusScanning = false\ndkimKeyBits = 1535"))
+    with Sandbox(config) as sb:
+        msg = sb.message("user1@example.com", [OUTSIDE])
+        sendmail = subprocess.run(["sendmail", "-C", str(sb.dir / "etc" / "snm" / "postfix"), "-f",
+                                   "user1@example.com", OUTSIDE], input=msg.as_bytes(), capture_output=True,
+                                  timeout=30)
+        assert sendmail.returncode == 0, sendmail.stderr
+        raw = relayed_message(sb, msg["Subject"])
+        assert_signed(sb, raw, [("example.com", "mail", "rsa-sha256")])
+        zone = snmtest.snmctl("dkim", "dns", "-c", config, "--root", sb.dir).stdout
+        assert "mail._domainkey.example.com." in zone
