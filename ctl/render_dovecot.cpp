@@ -38,6 +38,7 @@ std::string dovecot_conf(const Config& c, const Deployment& d) {
 
     out += fmt::format(R"(
 protocols = {protocols}
+hostname = {fqdn}
 base_dir = {base}
 state_dir = {state}
 instance_name = {instance}
@@ -74,7 +75,7 @@ namespace inbox {{
   inbox = yes
   separator = {separator}
 )",
-                       fmt::arg("protocols", protocols), fmt::arg("base", d.dovecot_base_dir),
+                       fmt::arg("protocols", protocols), fmt::arg("fqdn", c.fqdn), fmt::arg("base", d.dovecot_base_dir),
                        fmt::arg("state", d.dovecot_state_dir),
                        fmt::arg("instance", d.sandbox ? "snm-sandbox" : "snm"),
                        fmt::arg("listen", d.listen_address.empty() ? "" : fmt::format("listen = {}\n", d.listen_address)),
