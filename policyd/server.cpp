@@ -216,10 +216,9 @@ void Server::on_readable(Connection& connection) {
         close_connection(connection, "input buffer full");
         return;
     }
-    connection.input.resize(used + room);
-    const ssize_t got = ::read(connection.fd, connection.input.data() + used, room);
+    std::array<char, kReadChunk> chunk;  // not the string's tail: resize() would zero it on every read
+    const ssize_t got = ::read(connection.fd, chunk.data(), room);
     if (got <= 0) {
-        connection.input.resize(used);
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
         // A client leaving between requests (EOF, or a reset because it did
         // not read a reply it no longer wanted) is normal; in the middle of
@@ -233,7 +232,7 @@ void Server::on_readable(Connection& connection) {
             close_connection(connection, {});
         return;
     }
-    connection.input.resize(used + static_cast<std::size_t>(got));
+    connection.input.append(chunk.data(), static_cast<std::size_t>(got));
     connection.last_activity = Clock::now();
     serve_buffered(connection);
     if (connection.fd < 0) return;
@@ -259,7 +258,7 @@ void Server::serve_buffered(Connection& connection) {
             if (outcome == SocketmapOutcome::Permanent || outcome == SocketmapOutcome::Temporary)
                 log_warning("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload.substr(0, 200),
                             connection.reply);
-            else
+            else if (log_debug_enabled())  // formatting costs as much as the lookup: only when wanted
                 log_debug("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload, connection.reply);
             append_netstring(connection.output, connection.reply);
             position += decoded.consumed;
