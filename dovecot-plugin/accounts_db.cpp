@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -24,12 +27,25 @@ SnapshotSource<AccountsFile>::EventHandler event_logger(AccountsDb::Logger log) 
     };
 }
 
+// Snapshots up to this size are mapped (lookups ≈4 µs faster); larger ones
+// are read with pread, so the module's memory does not grow with them.
+constexpr std::uint64_t kMaxMappedBytes = 128u << 20;
+// ... and never more than this share of the process's address-space limit
+// (Dovecot's vsz_limit): during a switch two snapshots are mapped at once.
+constexpr std::uint64_t kAddressSpaceShare = 4;
+
+std::uint64_t map_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kMaxMappedBytes;
+    return std::min<std::uint64_t>(kMaxMappedBytes, limit.rlim_cur / kAddressSpaceShare);
+}
+
 }  // namespace
 
 // ---- AccountsFile ----
 
 Result<std::shared_ptr<const AccountsFile>> AccountsFile::open(const std::string& path) {
-    auto reader = CdbReader::open(path, layout::kAccountsFormat);
+    auto reader = CdbReader::open(path, layout::kAccountsFormat, map_limit());
     if (!reader) return reader.error();
     return std::shared_ptr<const AccountsFile>(new AccountsFile(std::move(reader.value())));
 }

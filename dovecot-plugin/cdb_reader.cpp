@@ -8,6 +8,7 @@
 
 #include <cdb.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,7 +39,8 @@ std::uint32_t le32(const unsigned char* p) {
 
 }  // namespace
 
-Result<std::shared_ptr<const CdbReader>> CdbReader::open(const std::string& path, std::string_view expected_format) {
+Result<std::shared_ptr<const CdbReader>> CdbReader::open(const std::string& path, std::string_view expected_format,
+                                                         std::uint64_t map_limit) {
     std::shared_ptr<CdbReader> reader(new CdbReader());
     reader->path_ = path;
     reader->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -57,6 +59,14 @@ Result<std::shared_ptr<const CdbReader>> CdbReader::open(const std::string& path
                      true};
     };
     if (reader->size_ < kHeaderSize || reader->size_ > UINT32_MAX) return corrupt("size");
+    if (reader->size_ <= map_limit) {
+        void* map = ::mmap(nullptr, reader->size_, PROT_READ, MAP_SHARED, reader->fd_, 0);
+        if (map == MAP_FAILED)
+            return Error{fmt::format("cannot map snapshot {} ({} bytes): {}", path, reader->size_,
+                                     std::strerror(errno)),
+                         true};
+        reader->map_ = static_cast<const char*>(map);
+    }
     unsigned char header[kHeaderSize];
     if (!reader->read_at(0, header, sizeof header))
         return Error{fmt::format("cannot read snapshot {}: {}", path, std::strerror(errno)), true};
@@ -88,11 +98,16 @@ Result<std::shared_ptr<const CdbReader>> CdbReader::open(const std::string& path
 }
 
 CdbReader::~CdbReader() {
+    if (map_ != nullptr) ::munmap(const_cast<char*>(map_), size_);
     if (fd_ >= 0) ::close(fd_);
 }
 
 bool CdbReader::read_at(std::uint64_t offset, void* buffer, std::size_t size) const {
     if (offset > size_ || size > size_ - offset) return false;
+    if (map_ != nullptr) {
+        std::memcpy(buffer, map_ + offset, size);
+        return true;
+    }
     auto* out = static_cast<char*>(buffer);
     while (size > 0) {
         const auto n = ::pread(fd_, out, size, static_cast<off_t>(offset));

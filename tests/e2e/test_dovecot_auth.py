@@ -101,7 +101,7 @@ class Site:
                     parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     continue
-                if parent == self.dovecot.process.pid and cmdline[0].endswith(b"dovecot/auth") and len(cmdline) <= 2:
+                if parent == self.dovecot.process.pid and cmdline[0].endswith(b"/auth"):
                     return int(pid)
         return None
 
@@ -194,6 +194,7 @@ def test_changed_password_is_used_without_reloading_dovecot(site):
     user, (scheme, old) = "sha@example.com", PASSWORDS["sha@example.com"]
     assert site.auth(user, old) == "ok"
     auth_pid = site.auth_pid()
+    assert auth_pid is not None
     site.apply({user: hashed(scheme, "new-secret")})
     wait_for_auth(site, user, "new-secret", "ok")
     assert site.auth(user, old) == "failed"
@@ -220,6 +221,7 @@ def test_broken_snapshot_fails_temporarily_logs_once_and_recovers(site):
     user, (_, password) = "blf@example.com", PASSWORDS["blf@example.com"]
     assert site.auth(user, password) == "ok"
     auth_pid = site.auth_pid()
+    assert auth_pid is not None
 
     site.snapshot.unlink()
     wait_for_auth(site, user, password, "tempfail")

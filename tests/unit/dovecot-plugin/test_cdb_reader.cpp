@@ -1,6 +1,6 @@
-// test_cdb_reader.cpp — the pread-based CDB reader answers exactly as the
-// mapped one (common's CdbFile) on files common's CdbBuilder writes, and
-// refuses damaged files without reading out of bounds.
+// test_cdb_reader.cpp — the CDB reader, mapped or reading with pread,
+// answers exactly as common's CdbFile does on files common's CdbBuilder
+// writes, and refuses damaged files without reading out of bounds.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kFormat = "snm-test 1";
 
-class CdbReaderTest : public ::testing::Test {
+class CdbReaderTest : public ::testing::TestWithParam<bool> {
 protected:
     void SetUp() override {
         char pattern[] = "/tmp/snm-cdb-reader-XXXXXX";
@@ -43,6 +43,9 @@ protected:
         ::close(fd);
     }
 
+    // Mapped (GetParam()) or read with pread: both must answer alike.
+    std::uint64_t map_limit() const { return GetParam() ? UINT64_MAX : 0; }
+
     std::string dir_, path_;
 };
 
@@ -56,11 +59,12 @@ std::map<std::string, std::string> many_records() {
 
 }  // namespace
 
-TEST_F(CdbReaderTest, AnswersAsTheMappedReaderDoes) {
+TEST_P(CdbReaderTest, AnswersAsTheMappedReaderDoes) {
     const auto records = many_records();
     write(records);
-    auto reader = CdbReader::open(path_, kFormat);
+    auto reader = CdbReader::open(path_, kFormat, map_limit());
     ASSERT_TRUE(reader) << reader.error().message;
+    EXPECT_EQ((*reader)->mapped(), GetParam());
     auto mapped = snm::CdbFile::open(path_, kFormat);
     ASSERT_TRUE(mapped);
     std::string value;
@@ -75,10 +79,10 @@ TEST_F(CdbReaderTest, AnswersAsTheMappedReaderDoes) {
     }
 }
 
-TEST_F(CdbReaderTest, VisitsEveryRecordInFileOrder) {
+TEST_P(CdbReaderTest, VisitsEveryRecordInFileOrder) {
     const auto records = many_records();
     write(records);
-    auto reader = CdbReader::open(path_, kFormat);
+    auto reader = CdbReader::open(path_, kFormat, map_limit());
     ASSERT_TRUE(reader);
     std::map<std::string, int> seen;
     CdbReader::Position position;
@@ -89,25 +93,25 @@ TEST_F(CdbReaderTest, VisitsEveryRecordInFileOrder) {
     for (const auto& [k, count] : seen) EXPECT_EQ(count, 1) << k;
 }
 
-TEST_F(CdbReaderTest, RefusesAFileWithoutOrWithAnotherFormat) {
+TEST_P(CdbReaderTest, RefusesAFileWithoutOrWithAnotherFormat) {
     write({{"a", "b"}}, false);
-    auto unstamped = CdbReader::open(path_, kFormat);
+    auto unstamped = CdbReader::open(path_, kFormat, map_limit());
     ASSERT_FALSE(unstamped);
     EXPECT_NE(unstamped.error().message.find("no format stamp"), std::string::npos);
     write({});
-    auto other = CdbReader::open(path_, "snm-other 2");
+    auto other = CdbReader::open(path_, "snm-other 2", map_limit());
     ASSERT_FALSE(other);
     EXPECT_NE(other.error().message.find("has format \"snm-test 1\""), std::string::npos);
 }
 
-TEST_F(CdbReaderTest, AMissingFileSaysHowToCreateIt) {
-    auto missing = CdbReader::open(dir_ + "/none.cdb", kFormat);
+TEST_P(CdbReaderTest, AMissingFileSaysHowToCreateIt) {
+    auto missing = CdbReader::open(dir_ + "/none.cdb", kFormat, map_limit());
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().message, "cannot open snapshot " + dir_ +
                                            "/none.cdb: No such file or directory (run `snmctl apply` to create it)");
 }
 
-TEST_F(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
+TEST_P(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     write(many_records());
     const auto full = std::filesystem::file_size(path_);
     std::string bytes(full, '\0');
@@ -115,7 +119,7 @@ TEST_F(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     // Truncated anywhere: refused at open (hash tables out of bounds).
     for (std::size_t size : {std::size_t(0), std::size_t(100), std::size_t(2048), full / 2, full - 1}) {
         std::ofstream(path_, std::ios::binary | std::ios::trunc).write(bytes.data(), size);
-        auto reader = CdbReader::open(path_, kFormat);
+        auto reader = CdbReader::open(path_, kFormat, map_limit());
         ASSERT_FALSE(reader) << size;
         EXPECT_NE(reader.error().message.find("not a constant database"), std::string::npos);
     }
@@ -123,7 +127,7 @@ TEST_F(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     std::string garbled = bytes;
     for (std::size_t i = 2048 + 64; i < full / 2; i += 7) garbled[i] = static_cast<char>(0xff);
     std::ofstream(path_, std::ios::binary | std::ios::trunc).write(garbled.data(), garbled.size());
-    auto reader = CdbReader::open(path_, kFormat);
+    auto reader = CdbReader::open(path_, kFormat, map_limit());
     if (reader) {
         std::string value;
         for (int i = 0; i < 5000; ++i) (void)(*reader)->find("u:user" + std::to_string(i) + "@example.com", value);
@@ -134,3 +138,6 @@ TEST_F(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
         EXPECT_LT(steps, 100000);
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(MappedAndRead, CdbReaderTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Mapped" : "Pread"; });
