@@ -56,12 +56,13 @@ bool NetworkList::add(std::string_view cidr) {
     if (slash != std::string_view::npos) {
         const auto digits = cidr.substr(slash + 1);
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), block.prefix);
-        if (ec != std::errc() || end != digits.data() + digits.size() || block.prefix > width) return false;
+        if (ec != std::errc() || end != digits.data() + digits.size()) return false;
         // An IPv4-mapped block ("::ffff:10.0.0.0/104") was turned into IPv4 above.
         if (block.family == AF_INET && cidr.find(':') != std::string_view::npos) {
-            if (block.prefix < 96) return false;
+            if (block.prefix < 96 || block.prefix > 128) return false;
             block.prefix -= 96;
         }
+        if (block.prefix > width) return false;
     }
     blocks_.push_back(block);
     return true;
@@ -129,7 +130,8 @@ void KeyStore::request_reload() {
 std::shared_ptr<const KeySet> KeyStore::current() {
     auto snapshot = source_.get();
     std::lock_guard lock(mutex_);
-    if (!snapshot || (snapshot == built_from_ && !reload_keys_.exchange(false))) return keys_;
+    const bool reread_keys = reload_keys_.exchange(false);
+    if (!snapshot || (snapshot == built_from_ && !reread_keys)) return keys_;
     built_from_ = snapshot;
     auto fresh = KeySet::build(*snapshot);
     for (const auto& warning : fresh->warnings) log_warning("{}", warning);
