@@ -38,7 +38,9 @@ TEST(SocketSpec, RejectsMalformedSpecsWithAReason) {
                             "inet:127.0.0.1:70000", "inet:host:port", "inet::25"}) {
         auto parsed = parse_socket_spec(bad);
         EXPECT_FALSE(parsed) << bad;
-        if (!parsed) EXPECT_NE(parsed.error().message.find("socket"), std::string::npos) << bad;
+        if (!parsed) {
+            EXPECT_NE(parsed.error().message.find("socket"), std::string::npos) << bad;
+        }
     }
 }
 
