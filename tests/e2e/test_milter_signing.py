@@ -163,3 +163,10 @@ def test_unsigned_cases_pass_with_the_reason_logged(milter, case, headers, reaso
 
 def ms_headers():
     return headers_from("user1@example.com")
+
+
+def test_distribution_miltertest_script_passes(milter):
+    script = ms.snmtest.SOURCE_ROOT / "tests" / "milter" / "snm-dkim-milter.lua"
+    result = ms.snmtest.run(["miltertest", "-D", f"SOCKET={milter.spec}", "-D", "SIGNING_DOMAIN=example.com",
+                             "-s", script])
+    assert "all miltertest checks passed" in result.stdout
