@@ -23,6 +23,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A connection closed before any reply (a controller worker restarting) is
+// retried once, within the same deadline; a repeated learn is harmless
+// (rspamd answers "already learned").
+constexpr int kConnectionAttempts = 2;
 // Longest piece of rspamd's error text quoted in a message.
 constexpr std::size_t kMaxQuotedErrorBytes = 300;
 
@@ -149,7 +153,9 @@ Result<bool> send_all(int fd, std::string_view data, const Deadline& deadline, c
     return true;
 }
 
-Result<HttpResponse> read_reply(int fd, const Deadline& deadline, const SocketSpec& spec) {
+// The reply, or std::nullopt when the peer closed the connection before
+// sending a single byte of it (a broken connection, worth one retry).
+Result<std::optional<HttpResponse>> read_reply(int fd, const Deadline& deadline, const SocketSpec& spec) {
     std::string received;
     char buffer[8192];
     for (;;) {
@@ -160,14 +166,27 @@ Result<HttpResponse> read_reply(int fd, const Deadline& deadline, const SocketSp
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n < 0 && errno != ECONNRESET) return system_error(spec, "recv", errno);
         const bool at_eof = n <= 0;
+        if (at_eof && received.empty()) return std::optional<HttpResponse>{};
         if (n > 0) received.append(buffer, static_cast<std::size_t>(n));
         if (received.size() > kMaxReplyBytes)
             return Error{fmt::format("rspamd controller {} sent a reply larger than {} bytes", spec.text, kMaxReplyBytes)};
         auto parsed = parse_http_response(received, at_eof);
         if (!parsed)
             return Error{fmt::format("rspamd controller {}: {}", spec.text, parsed.error().message), at_eof};
-        if (*parsed) return std::move(**parsed);
+        if (*parsed) return parsed;
     }
+}
+
+// One connection: the request head, the message, the reply (std::nullopt:
+// closed without a reply).
+Result<std::optional<HttpResponse>> exchange(const SocketSpec& spec, std::string_view head, std::string_view message,
+                                             const Deadline& deadline) {
+    auto socket = connect_before(spec, deadline);
+    if (!socket) return socket.error();
+    auto sent = send_all(socket->fd(), head, deadline, spec);
+    if (sent && *sent) sent = send_all(socket->fd(), message, deadline, spec);
+    if (!sent) return sent.error();
+    return read_reply(socket->fd(), deadline, spec);
 }
 
 // The raw JSON value of a top-level `"key":` in rspamd's flat replies
@@ -318,15 +337,16 @@ Result<LearnOutcome> learn_message(const ControllerSettings& settings, MessageCl
                                  kMaxMessageBytes)};
     if (user.find_first_of("\r\n") != std::string_view::npos) return Error{"user name contains a line break"};
     const Deadline deadline(settings.timeout);
-    auto socket = connect_before(settings.controller, deadline);
-    if (!socket) return socket.error();
-    auto sent = send_all(socket->fd(), format_learn_request(settings, message_class, user, message.size()), deadline,
-                         settings.controller);
-    if (sent && *sent) sent = send_all(socket->fd(), message, deadline, settings.controller);
-    if (!sent) return sent.error();
-    auto reply = read_reply(socket->fd(), deadline, settings.controller);
-    if (!reply) return reply.error();
-    return interpret_learn_reply(*reply);
+    const auto head = format_learn_request(settings, message_class, user, message.size());
+    for (int attempt = 1;; ++attempt) {
+        auto reply = exchange(settings.controller, head, message, deadline);
+        if (!reply) return reply.error();
+        if (*reply) return interpret_learn_reply(**reply);
+        if (attempt == kConnectionAttempts)
+            return Error{fmt::format("rspamd controller {} closed the connection without a reply ({} attempts)",
+                                     settings.controller.text, kConnectionAttempts),
+                         true};
+    }
 }
 
 }  // namespace snm::sieve

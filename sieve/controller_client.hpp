@@ -11,6 +11,8 @@
 //   401/403                               permanent error: the password
 //   204 (too few tokens, ...) and others  permanent error with rspamd's text
 //   5xx, connect failure, timeout         temporary error
+// A connection closed before the reply began is retried once (within the
+// same time limit), as Postfix retries broken connections.
 #pragma once
 
 #include <chrono>

@@ -258,12 +258,34 @@ TEST(ControllerClient, SilentServerTimesOut) {
     EXPECT_NE(outcome.error().message.find("timed out after 200 ms"), std::string::npos) << outcome.error().message;
 }
 
-TEST(ControllerClient, ConnectionClosedWithoutReplyIsAnError) {
+const Script kCloseAtOnce{.reply = "", .stall = false, .close_at_once = true};
+
+TEST(ControllerClient, ConnectionClosedWithoutReplyIsRetriedOnce) {
     TestServer server(TestServer::Transport::Unix);
-    server.serve({{.reply = "", .stall = false, .close_at_once = true}});
+    server.serve({kCloseAtOnce, {kSuccess}});
+    auto outcome = learn_message(settings_for(server), MessageClass::Spam, kMessage);
+    ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+    EXPECT_EQ(*outcome, LearnOutcome::Learned);
+    EXPECT_EQ(server.requests().size(), 1u);  // the first connection was closed unread
+}
+
+TEST(ControllerClient, ConnectionClosedWithoutReplyTwiceIsATemporaryError) {
+    TestServer server(TestServer::Transport::Inet);
+    server.serve({kCloseAtOnce, kCloseAtOnce, {kSuccess}});
     auto outcome = learn_message(settings_for(server), MessageClass::Spam, kMessage);
     ASSERT_FALSE(outcome.ok());
     EXPECT_TRUE(outcome.error().temporary);
+    EXPECT_NE(outcome.error().message.find("closed the connection without a reply (2 attempts)"), std::string::npos)
+        << outcome.error().message;
+}
+
+TEST(ControllerClient, ReplyCutShortIsAnErrorNotRetried) {
+    TestServer server(TestServer::Transport::Unix);
+    server.serve({{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"succ"}, {kSuccess}});
+    auto outcome = learn_message(settings_for(server), MessageClass::Spam, kMessage);
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_NE(outcome.error().message.find("truncated"), std::string::npos) << outcome.error().message;
+    EXPECT_EQ(server.requests().size(), 1u);
 }
 
 TEST(ControllerClient, OversizedReplyIsRefused) {
