@@ -35,18 +35,21 @@ Result<std::vector<fs::path>> maildir_messages(const fs::path& folder) {
     return messages;
 }
 
-Result<std::string> read_message_file(const fs::path& path, std::size_t max_bytes) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+Result<std::string> read_message(std::istream& in, std::string_view name, std::size_t max_bytes) {
     std::string content;
     char buffer[65536];
     while (in.read(buffer, sizeof buffer), in.gcount() > 0) {
         content.append(buffer, static_cast<std::size_t>(in.gcount()));
-        if (content.size() > max_bytes)
-            return Error{fmt::format("{} is larger than {} bytes", path.string(), max_bytes)};
+        if (content.size() > max_bytes) return Error{fmt::format("{} is larger than {} bytes", name, max_bytes)};
     }
-    if (in.bad()) return Error{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+    if (in.bad()) return Error{fmt::format("cannot read {}: {}", name, std::strerror(errno))};
     return content;
+}
+
+Result<std::string> read_message_file(const fs::path& path, std::size_t max_bytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+    return read_message(in, path.string(), max_bytes);
 }
 
 }  // namespace snm::sieve

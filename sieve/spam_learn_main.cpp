@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -41,7 +40,8 @@ constexpr const char* kDefaultController = "inet:127.0.0.1:11334";
 void usage(std::FILE* to) {
     fmt::print(to,
                "usage: snm-spam-learn [OPTIONS] spam|ham [USER] [MAILDIR...]\n"
-               "Teaches rspamd the messages of maildir folders, or one message from stdin.\n\n"
+               "Teaches rspamd the messages of maildir folders, or one message from stdin.\n"
+               "USER (no \"/\" in it, not a directory) is sent as Deliver-To for per-user statistics.\n\n"
                "  -c, --controller SPEC      rspamd controller, unix:PATH or inet:HOST:PORT (default {})\n"
                "  -p, --password-file FILE   file holding the controller password (first line)\n"
                "  -t, --timeout DURATION     limit per message, e.g. 500ms, 5s (default {} ms)\n"
@@ -110,8 +110,10 @@ int main(int argc, char** argv) {
 
     Tally tally;
     if (args.empty()) {
-        std::string message(std::istreambuf_iterator<char>(std::cin), {});
-        tally.count(learn_message(*settings, *message_class, message, user), "stdin");
+        auto message = read_message(std::cin, "stdin", kMaxMessageBytes);
+        tally.count(message ? learn_message(*settings, *message_class, *message, user)
+                            : snm::Result<LearnOutcome>(message.error()),
+                    "stdin");
     }
     for (const auto& folder : args) {
         auto messages = maildir_messages(folder);

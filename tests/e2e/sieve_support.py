@@ -85,6 +85,13 @@ class Dovecot:
         path = self.directory / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def wait_for_log(self, text):
+        """The first log line containing ``text``, waiting for it: Dovecot's
+        processes log through its log process, a moment after the fact."""
+        def line():
+            return next((line for line in self.log().splitlines() if text in line), None)
+        return snmtest.wait_until(line, what=f"Dovecot log line with {text!r}")
+
     def deliver(self, recipient, message):
         """Delivers ``message`` (bytes) to ``recipient`` over LMTP."""
         with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30) as lmtp:

@@ -5,10 +5,12 @@ that requires the password) and a private Dovecot loading the plugin from
 the build tree (tests/e2e/sieve_support.py, rspamd_support.py).
 
 Counting learns: rspamd's /stat "learned" grows by one per message learned
-(immediately; its per-statfile "revision" is only refreshed from Redis every
-30 s), and Bayes' own per-class counters (learns_spam, learns_ham in Redis's
-"RS" hash) say which class. A learn runs inside the IMAP command that
-triggered it, so after the command's OK the counters are final.
+(its per-statfile "revision" is only refreshed from Redis every 30 s), and
+Bayes' own per-class counters (learns_spam, learns_ham in Redis's "RS" hash)
+say which class. A learn runs inside the IMAP command that triggered it; the
+tests still wait for the expected counts rather than read them once. To show
+that a move learned nothing, a test follows it with a move that must learn,
+and waits for exactly that one learn.
 """
 import imaplib
 import itertools
@@ -96,6 +98,20 @@ class Servers:
     def wait_learn_cache(self, size):
         snmtest.wait_until(lambda: self.learn_cache_size() >= size, what=f"rspamd learn cache holding {size} messages")
 
+    def wait_counts(self, learned, spam, ham):
+        """Waits until counts() is (learned, spam, ham); fails naming the last
+        counts seen. rspamd may update its counters a moment after it has
+        answered the learn."""
+        seen = []
+
+        def reached():
+            seen.append(self.counts())
+            return seen[-1] == (learned, spam, ham)
+        try:
+            snmtest.wait_until(reached, what="learn counts")
+        except TimeoutError:
+            raise AssertionError(f"learn counts (learned, spam, ham) are {seen[-1]}, expected {(learned, spam, ham)}")
+
     def counts(self):
         """(total learned per /stat, learns_spam, learns_ham per Bayes in Redis)."""
         learned = self.rspamd.stat()["learned"]
@@ -152,48 +168,45 @@ def test_move_into_junk_learns_spam(servers, imap):
     append(imap, "INBOX", message)
     learned, spam, ham = servers.counts()
     move(imap, message_id, "INBOX", "Junk")
-    assert servers.counts() == (learned + 1, spam + 1, ham)
-    assert "learn spam: rspamd learned the message" in servers.dovecot.log()
+    servers.wait_counts(learned + 1, spam + 1, ham)
+    servers.dovecot.wait_for_log("learn spam: rspamd learned the message")
 
 
 def test_append_into_junk_learns_spam(servers, imap):
     learned, spam, ham = servers.counts()
     append(imap, "Junk", make_message("casino winner")[1])
-    assert servers.counts() == (learned + 1, spam + 1, ham)
+    servers.wait_counts(learned + 1, spam + 1, ham)
 
 
-def test_move_out_of_junk_to_inbox_learns_ham(servers, imap):
-    message_id, message = make_message("project meeting")
+def append_to_junk_learned(servers, imap, subject):
+    """Appends a new message into Junk and waits until rspamd has learned it
+    as spam, counters and learn cache; returns its Message-ID and the counts."""
+    message_id, message = make_message(subject)
+    learned, spam, ham = servers.counts()
     cached = servers.learn_cache_size()
     append(imap, "Junk", message)
+    servers.wait_counts(learned + 1, spam + 1, ham)
     servers.wait_learn_cache(cached + 1)
-    learned, spam, ham = servers.counts()
-    move(imap, message_id, "Junk", "INBOX")
+    return message_id, (learned + 1, spam + 1, ham)
+
+
+@pytest.mark.parametrize("destination", ["INBOX", "Archive"])
+def test_move_out_of_junk_learns_ham(servers, imap, destination):
+    message_id, (learned, spam, ham) = append_to_junk_learned(servers, imap, f"out to {destination}")
+    move(imap, message_id, "Junk", destination)
     # rspamd unlearns the spam it had learned and learns ham.
-    assert servers.counts() == (learned + 1, spam - 1, ham + 1)
-
-
-def test_move_out_of_junk_to_archive_learns_ham(servers, imap):
-    message_id, message = make_message("budget review")
-    cached = servers.learn_cache_size()
-    append(imap, "Junk", message)
-    servers.wait_learn_cache(cached + 1)
-    learned, spam, ham = servers.counts()
-    move(imap, message_id, "Junk", "Archive")
-    assert servers.counts() == (learned + 1, spam - 1, ham + 1)
+    servers.wait_counts(learned + 1, spam - 1, ham + 1)
 
 
 def test_move_from_junk_to_trash_learns_nothing(servers, imap):
-    trashed_id, trashed = make_message("urgent account")
-    append(imap, "Junk", trashed)
-    learned, spam, ham = servers.counts()
+    trashed_id, (learned, spam, ham) = append_to_junk_learned(servers, imap, "to the trash")
     move(imap, trashed_id, "Junk", "Trash")
     # A learn that must happen, after the one that must not: once it is
     # counted, the Trash move has been fully processed.
     marker_id, marker = make_message("verify password")
     append(imap, "INBOX", marker)
     move(imap, marker_id, "INBOX", "Junk")
-    assert servers.counts() == (learned + 1, spam + 1, ham)
+    servers.wait_counts(learned + 1, spam + 1, ham)
 
 
 def test_copy_within_other_folders_learns_nothing(servers, imap):
@@ -204,7 +217,7 @@ def test_copy_within_other_folders_learns_nothing(servers, imap):
     move(imap, message_id, "Archive", "Trash")
     marker_id, marker = make_message("bank prize")
     append(imap, "Junk", marker)
-    assert servers.counts() == (learned + 1, spam + 1, ham)
+    servers.wait_counts(learned + 1, spam + 1, ham)
 
 
 def test_global_script_files_x_spam_into_junk(servers, imap):
@@ -235,7 +248,7 @@ def test_spam_learn_teaches_a_maildir_folder(servers, tmp_path):
     cached = servers.learn_cache_size()
     first = snmtest.run(argv)
     assert "3 messages: 3 learned as spam, 0 already learned, 0 failed" in first.stdout
-    assert servers.counts() == (learned + 3, spam + 3, ham)
+    servers.wait_counts(learned + 3, spam + 3, ham)
     servers.wait_learn_cache(cached + 3)
     again = snmtest.run(argv)
     assert "3 messages: 0 learned as spam, 3 already learned, 0 failed" in again.stdout
@@ -259,16 +272,16 @@ def test_rspamd_down_move_still_succeeds_and_is_logged(servers, imap):
     servers.rspamd.stop()
     try:
         move(imap, message_id, "INBOX", "Junk")
-        failures = [line for line in servers.dovecot.log().splitlines()
-                    if "learn spam: not learned (the IMAP command is unaffected): "
-                       f"cannot connect to rspamd controller unix:{servers.rspamd.controller_socket}" in line]
-        assert len(failures) == 1 and ": Error: sieve: " in failures[0], failures
+        failure = servers.dovecot.wait_for_log(
+            "learn spam: not learned (the IMAP command is unaffected): "
+            f"cannot connect to rspamd controller unix:{servers.rspamd.controller_socket}")
+        assert ": Error: sieve: " in failure
     finally:
         servers.start_rspamd()
     # Learning works again once rspamd is back.
     learned, spam, ham = servers.counts()
     move(imap, message_id, "Junk", "INBOX")
-    assert servers.counts()[0] == learned + 1
+    servers.wait_counts(learned + 1, spam, ham + 1)
 
 
 def test_bad_settings_and_bad_class_fail_at_compile_time(servers, tmp_path):
