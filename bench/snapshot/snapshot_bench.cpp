@@ -9,7 +9,10 @@
 //       opens the snapshots `snmctl apply` compiled from that file and times
 //       account, alias and sender-ownership lookups with random keys. Prints
 //       one tab-separated line per lookup kind and pass:
-//       kind pass samples p50_ns p99_ns p999_ns max_ns mean_ns batched_mean_ns
+//       kind pass samples p50_ns p99_ns p999_ns max_ns mean_ns batched_ns
+//       preemptions minor_faults major_faults
+//       (the last three counted by getrusage over the pass, to tell a slow
+//       lookup from one another process's time slice landed in)
 //
 // Method: per kind, SAMPLES keys are drawn at random (fixed seed) and turned
 // into strings beforehand. The snapshot files are evicted from the page
@@ -24,6 +27,7 @@
 // Every answer is checked against what the generator put there, so a
 // benchmark that measures the wrong path fails instead of reporting.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -277,7 +281,7 @@ int lookups(const Population& p, const std::string& state, std::size_t samples) 
         ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
     const auto timer = percentiles(overhead);
-    fmt::print("clock overhead\t-\t{}\t{}\t{}\t{}\t{}\t{:.0f}\t-\n", samples, timer.p50, timer.p99, timer.p999, timer.max, timer.mean);
+    fmt::print("clock overhead\t-\t{}\t{}\t{}\t{}\t{}\t{:.0f}\t-\t-\t-\t-\n", samples, timer.p50, timer.p99, timer.p999, timer.max, timer.mean);
 
     std::string out;
     std::size_t wrong = 0;
@@ -301,6 +305,8 @@ int lookups(const Population& p, const std::string& state, std::size_t samples) 
 
         std::vector<std::uint64_t> ns(kind.keys.size());
         for (const char* pass : {"cold", "warm"}) {
+            rusage before{}, after{};
+            ::getrusage(RUSAGE_THREAD, &before);
             for (std::size_t i = 0; i < kind.keys.size(); ++i) {
                 const auto t0 = Clock::now();
                 const bool answer = lookup(i);
@@ -318,9 +324,11 @@ int lookups(const Population& p, const std::string& state, std::size_t samples) 
             }
             std::sort(batch_means.begin(), batch_means.end());
             const double batched = batch_means.empty() ? 0 : batch_means[batch_means.size() / 2];
+            ::getrusage(RUSAGE_THREAD, &after);
             const auto q = percentiles(ns);
-            fmt::print("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.0f}\t{:.0f}\n", kind.name, pass, ns.size(), q.p50, q.p99, q.p999, q.max,
-                       q.mean, batched);
+            fmt::print("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.0f}\t{:.0f}\t{}\t{}\t{}\n", kind.name, pass, ns.size(), q.p50, q.p99,
+                       q.p999, q.max, q.mean, batched, after.ru_nivcsw - before.ru_nivcsw,
+                       after.ru_minflt - before.ru_minflt, after.ru_majflt - before.ru_majflt);
             std::fflush(stdout);
         }
     }
