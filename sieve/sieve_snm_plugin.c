@@ -294,10 +294,10 @@ static int snm_learn_act_commit(const struct sieve_action_exec_env *aenv, void *
 	status = snm_learner_learn(config->learner, act->is_spam ? 1 : 0, message->data, message->used, user, detail);
 	buffer_free(&message);
 
-	switch (status) {
 	/* Dovecot's log directly, not sieve_result_global_log*(): imapsieve
 	   logs those at debug or info level only, while every learn is a
 	   decision worth one line and a failure is an error for the admin. */
+	switch (status) {
 	case SNM_LEARN_LEARNED:
 		e_info(aenv->event, "learn %s: rspamd learned the message (%s)", class_name,
 		       snm_learner_controller(config->learner));
@@ -307,7 +307,7 @@ static int snm_learn_act_commit(const struct sieve_action_exec_env *aenv, void *
 		       snm_learner_controller(config->learner));
 		break;
 	case SNM_LEARN_FAILED:
-		e_error(aenv->event, "learn %s: not learned (the IMAP command is unaffected): %s",
+		e_error(aenv->event, "learn %s: not learned (the mail operation is unaffected): %s",
 			class_name, detail);
 		break;
 	}

@@ -273,7 +273,7 @@ def test_rspamd_down_move_still_succeeds_and_is_logged(servers, imap):
     try:
         move(imap, message_id, "INBOX", "Junk")
         failure = servers.dovecot.wait_for_log(
-            "learn spam: not learned (the IMAP command is unaffected): "
+            "learn spam: not learned (the mail operation is unaffected): "
             f"cannot connect to rspamd controller unix:{servers.rspamd.controller_socket}")
         assert ": Error: sieve: " in failure
     finally:
