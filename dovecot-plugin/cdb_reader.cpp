@@ -12,9 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -32,6 +36,33 @@ constexpr std::uint32_t kSlotsPerRead = 8;
 // Bytes of a record read in the first pread beyond its header and key;
 // userdb fields and password hashes fit.
 constexpr std::uint32_t kValueGuess = 512;
+
+// Closing the last descriptor (or mapping) of a replaced snapshot frees the
+// file's blocks: ≈60 ms for a 350 MB file, a stall for every request queued
+// in Dovecot's single-threaded auth process. Files this large are released
+// by a short-lived thread instead.
+constexpr std::uint64_t kReleaseInBackgroundBytes = 16u << 20;
+
+void release(int fd, const char* map, std::uint64_t size) {
+    const auto work = [fd, map, size] {
+        if (map != nullptr) ::munmap(const_cast<char*>(map), size);
+        if (fd >= 0) ::close(fd);
+    };
+    if (size < kReleaseInBackgroundBytes) {
+        work();
+        return;
+    }
+    // The thread must not take the host's signals: block them all in it.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    try {
+        std::thread(work).detach();
+    } catch (const std::system_error&) {  // no thread to be had: pay the stall
+        work();
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
 
 std::uint32_t le32(const unsigned char* p) {
     return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
@@ -97,10 +128,7 @@ Result<std::shared_ptr<const CdbReader>> CdbReader::open(const std::string& path
     return std::shared_ptr<const CdbReader>(std::move(reader));
 }
 
-CdbReader::~CdbReader() {
-    if (map_ != nullptr) ::munmap(const_cast<char*>(map_), size_);
-    if (fd_ >= 0) ::close(fd_);
-}
+CdbReader::~CdbReader() { release(fd_, map_, size_); }
 
 bool CdbReader::read_at(std::uint64_t offset, void* buffer, std::size_t size) const {
     if (offset > size_ || size > size_ - offset) return false;

@@ -12,7 +12,9 @@
 // a larger one is read (flat memory). Both ways go through the same checked
 // reads.
 //
-// Safe from several threads (pread only; nothing shared is written).
+// Safe from several threads (pread only; nothing shared is written). A
+// large file is closed by a short-lived thread when the reader goes, so that
+// freeing a replaced file's blocks stalls no lookup.
 // Every offset read from the file is checked against its size: a corrupt
 // file gives Failed, never a wild read.
 #pragma once
