@@ -128,6 +128,11 @@ def test_every_scheme_logs_in_and_wrong_or_unknown_fail(site):
         assert site.auth(user.upper(), password) == "ok", "login names are case-insensitive"
         assert site.auth(user, password + "x") == "failed"
     assert site.auth("nobody@example.com", "sha-secret") == "failed"
+    # A passdb lookup without a password (lookup_credentials, as for a
+    # master-user or a proxy lookup).
+    assert site.dovecot.doveadm("auth", "lookup", "blf@example.com").returncode == 0
+    unknown = site.dovecot.doveadm("auth", "lookup", "nobody@example.com", check=False)
+    assert unknown.returncode == 67 and "doesn't exist" in unknown.stdout
     assert not snm_errors(site.dovecot.log())
 
 
