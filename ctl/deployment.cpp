@@ -23,6 +23,10 @@ Deployment system_deployment(const std::string& root) {
     d.dovecot_state_dir = d.root + "/var/lib/dovecot";
     d.postfix_queue_dir = d.root + "/var/spool/postfix";
     d.postfix_data_dir = d.root + "/var/lib/postfix";
+    d.rspamd_dir = d.etc_dir + "/rspamd";
+    d.rspamd_var_dir = d.root + "/var/lib/snm-rspamd";
+    d.redis_server = "127.0.0.1:6379";          // Debian's redis-server
+    d.clamd_socket = "/run/clamav/clamd.ctl";   // Debian's clamav-daemon
     return d;
 }
 
@@ -34,6 +38,10 @@ Deployment sandbox_deployment(const std::string& directory, unsigned port_base) 
                     port_base + 110, port_base + 995, port_base + 4190, port_base + 26};
     d.log_dir = d.root + "/log";
     d.sink_dir = d.root + "/sink";
+    d.redis_server = d.run_dir + "/redis.sock";
+    d.clamd_socket = d.run_dir + "/clamd/clamd.sock";  // a directory clamd's user owns
+    d.clamav_database_dir = d.root + "/var/lib/clamav";
+    d.rspamd_hs_cache_dir = d.rspamd_var_dir + "/hs_cache";
     return d;
 }
 

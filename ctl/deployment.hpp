@@ -50,6 +50,18 @@ struct Deployment {
     std::string lmtp_socket() const { return dovecot_base_dir + "/snm-lmtp"; }
     std::string sasl_socket() const { return dovecot_base_dir + "/snm-auth"; }
     std::string quota_status_socket() const { return dovecot_base_dir + "/snm-quota-status"; }
+    std::string rspamd_proxy_socket() const { return run_dir + "/rspamd-milter"; }
+    std::string rspamd_controller_socket() const { return run_dir + "/rspamd-controller"; }
+
+    // Spam and virus filtering: rspamd's own directory and the services it
+    // uses. A system install uses the distribution's Redis and clamd; the
+    // sandbox starts private ones on unix sockets.
+    std::string rspamd_dir;       // <etc_dir>/rspamd: rspamd.conf, local.d, override.d
+    std::string rspamd_var_dir;   // rspamd's DBDIR/RUNDIR/LOGDIR parent
+    std::string rspamd_hs_cache_dir;  // sandbox: compiled hyperscan patterns (shareable)
+    std::string redis_server;     // rspamd's `servers` for Redis
+    std::string clamd_socket;
+    std::string clamav_database_dir;  // sandbox: a private clamd's database
 };
 
 // A system install under `root` ("/" normally; a prefix for packaging).

@@ -9,11 +9,15 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <sys/random.h>
+
+#include <fstream>
 
 #include "certificates.hpp"
 #include "dkim_keys.hpp"
 #include "render_dovecot.hpp"
 #include "render_postfix.hpp"
+#include "render_rspamd.hpp"
 #include "snapshot_compiler.hpp"
 #include "staged_files.hpp"
 
@@ -31,6 +35,22 @@ Status prepare_mail_directory(const Config& config) {
     return success();
 }
 
+// rspamd's controller password: kept across applies, made once.
+Result<std::string> controller_password(const Config& config, StagedFiles& staged) {
+    const auto path = controller_password_file(config);
+    std::string password;
+    if (std::ifstream(path) >> password && !password.empty()) return password;
+    unsigned char random[16];
+    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
+        return Error{fmt::format("getrandom failed: {}", std::strerror(errno))};
+    for (unsigned char byte : random) password += fmt::format("{:02x}", byte);
+    // Readable by the mail user's processes (the sieve learning plugin).
+    FileOwnership ownership{0640, {}, {}};
+    if (::geteuid() == 0) ownership = FileOwnership{0640, 0, config.vmailUID};
+    if (auto s = staged.stage_content(path, ownership, password + "\n"); !s) return s.error();
+    return password;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> install(const Config& config, const Deployment& deployment) {
@@ -46,8 +66,14 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     if (!certificate) return certificate.error();
     report.push_back(*certificate);
 
+    auto password = controller_password(config, staged);
+    if (!password) return password.error();
+
     RenderedFiles rendered = render_postfix(config, deployment);
     for (auto& file : render_dovecot(config, deployment)) rendered.push_back(std::move(file));
+    for (auto& file : render_rspamd(config, deployment, *password)) rendered.push_back(std::move(file));
+    if (deployment.sandbox)
+        for (auto& file : render_sandbox_services(config, deployment)) rendered.push_back(std::move(file));
     for (const auto& file : rendered) {
         if (auto made = make_directories(parent_of(file.path), 0755); !made) return made.error();
         if (auto s = staged.stage_content(file.path, FileOwnership{file.mode, {}, {}}, file.content); !s) return s.error();

@@ -18,6 +18,20 @@ constexpr const char* kSubmissionHeaderCleanup =
     "/^X-Mailer:/            IGNORE\n"
     "/^User-Agent:/          IGNORE\n";
 
+// CIDR networks in Postfix's notation: IPv6 addresses in brackets.
+std::string postfix_networks(const std::vector<std::string>& networks) {
+    std::string out;
+    for (const auto& network : networks) {
+        if (!out.empty()) out += ' ';
+        const auto slash = network.find('/');
+        if (network.find(':') != std::string::npos)
+            out += fmt::format("[{}]{}", network.substr(0, slash), network.substr(slash));
+        else
+            out += network;
+    }
+    return out;
+}
+
 std::string socketmap(const Deployment& d, const char* map) {
     return fmt::format("socketmap:unix:{}:{}", d.socketmap_socket(), map);
 }
@@ -39,7 +53,9 @@ mydestination =
 # No local(8) delivery, so no /etc/aliases (and no NIS lookups).
 alias_maps =
 alias_database =
-mynetworks_style = host
+# Internal networks (dkim.internalNetworks): may relay without AUTH, and
+# their mail is DKIM-signed.
+mynetworks = {mynetworks}
 biff = no
 append_dot_mydomain = no
 queue_directory = {queue}
@@ -50,7 +66,8 @@ message_size_limit = {size}
 mailbox_size_limit = 0
 recipient_delimiter = {delimiter}
 )",
-                       fmt::arg("fqdn", c.fqdn), fmt::arg("queue", d.postfix_queue_dir),
+                       fmt::arg("fqdn", c.fqdn), fmt::arg("mynetworks", postfix_networks(c.dkimInternalNetworks)),
+                       fmt::arg("queue", d.postfix_queue_dir),
                        fmt::arg("data", d.postfix_data_dir), fmt::arg("size", c.messageSizeLimit),
                        fmt::arg("delimiter", c.recipientDelimiter));
 
@@ -109,17 +126,22 @@ smtpd_sasl_auth_enable = no
 smtpd_sasl_security_options = noanonymous
 smtpd_tls_auth_only = yes
 
+# snm-policyd's checks; if it cannot answer, mail waits (451), it is never
+# let through unchecked.
+snm_sender_policy = check_policy_service {{ unix:{policy}, policy_context=sender, timeout=10s, {{ default_action = 451 4.3.5 snm-policyd unavailable }} }}
+snm_recipient_policy = check_policy_service {{ unix:{policy}, policy_context=recipient, timeout=10s, {{ default_action = 451 4.3.5 snm-policyd unavailable }} }}
+
 # Port 25: never an open relay; unknown recipients refused at RCPT (550, no
-# backscatter); snm-policyd for send-only accounts and rejectSender /
+# backscatter); snm-policyd for rejectSender, send-only accounts and
 # rejectRecipients; Dovecot's quota-status refuses mail for full mailboxes.
 smtpd_helo_required = yes
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+smtpd_sender_restrictions = $snm_sender_policy
 smtpd_recipient_restrictions =
     reject_non_fqdn_recipient,
     reject_unlisted_recipient,
-    check_policy_service unix:{policy},
+    $snm_recipient_policy,
     check_policy_service unix:{quota}
-smtpd_policy_service_default_action = DUNNO
 )",
                        fmt::arg("key", tls.key), fmt::arg("cert", tls.certificate),
                        fmt::arg("domains", socketmap(d, "domains")), fmt::arg("mailboxes", socketmap(d, "mailboxes")),
@@ -128,17 +150,15 @@ smtpd_policy_service_default_action = DUNNO
                        fmt::arg("policy", d.policy_socket()), fmt::arg("quota", d.quota_status_socket()));
 
     out += fmt::format(R"(
-# Milters. Outgoing mail (submission, and mail submitted locally with
-# sendmail) is DKIM-signed by snm-dkim-milter; if it is down, mail waits
-# (tempfail) rather than leaving unsigned. The milter decides whether to sign
-# from these macros: {{auth_authen}} (SASL login) and {{client_addr}}
-# (internal networks); mail from the pickup service (local submission)
-# carries {{daemon_name}} = the milter_macro_daemon_name below.
+# Milters: rspamd scans (see master.cf), snm-dkim-milter signs. The signer
+# decides from what Postfix tells it: {{auth_authen}} (a SASL login), the
+# client address (dkim.internalNetworks), and local submission (sendmail,
+# which Postfix presents as localhost, port 0); every unsigned message is
+# logged with the reason. If a milter is down, mail waits (tempfail).
 milter_protocol = 6
 milter_default_action = tempfail
-milter_macro_daemon_name = ORIGINATING
-milter_connect_macros = j {{daemon_name}} {{daemon_addr}} {{client_addr}} {{client_name}} v _
 milter_mail_macros = i {{auth_type}} {{auth_authen}} {{auth_author}} {{mail_addr}} {{mail_host}} {{mail_mailer}}
+milter_end_of_data_macros = i
 non_smtpd_milters = {milter}
 )",
                        fmt::arg("milter", c.dkimSigning ? "unix:" + d.milter_socket() : ""));
@@ -151,9 +171,13 @@ std::string master_cf(const Config& c, const Deployment& d) {
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 #               (yes)   (yes)   (no)    (never) (100)
 )";
-    out += fmt::format("# MX: mail from the Internet.\n{:<15} inet  n       -       n       -       -       smtpd\n",
-                       listener(d, d.ports.smtp, "smtp"));
-    const std::string milter = c.dkimSigning ? "unix:" + d.milter_socket() : "";
+    // Mail is scanned (spam headers, rejects, viruses), then signed when it
+    // is outgoing (the signer passes inbound mail unsigned).
+    const std::string rspamd = "unix:" + d.rspamd_proxy_socket();
+    const std::string milter = c.dkimSigning ? rspamd + ",unix:" + d.milter_socket() : rspamd;
+    out += fmt::format("# MX: mail from the Internet; internal networks' mail is signed too.\n"
+                       "{:<15} inet  n       -       n       -       -       smtpd\n  -o smtpd_milters={}\n",
+                       listener(d, d.ports.smtp, "smtp"), milter);
     // Submission checks quota too: a full local mailbox is refused at RCPT
     // rather than bounced after the client has gone.
     const auto submission_options = [&](bool wrapper) {
@@ -164,7 +188,7 @@ std::string master_cf(const Config& c, const Deployment& d) {
              "  -o smtpd_sasl_auth_enable=yes\n"
              "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
              "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
-             "  -o smtpd_sender_restrictions=reject_non_fqdn_sender,reject_sender_login_mismatch\n"
+             "  -o smtpd_sender_restrictions=reject_non_fqdn_sender,$snm_sender_policy\n"
              "  -o smtpd_recipient_restrictions=reject_non_fqdn_recipient,check_policy_service,unix:" +
                  d.quota_status_socket() + ",permit_sasl_authenticated,reject\n"
              "  -o cleanup_service_name=submission-header-cleanup\n";

@@ -9,7 +9,8 @@
 // capture sink (Postfix's smtp-sink on N+26) that writes each message into
 // DIR/sink. Every process's pid is written to DIR/run/*.pid; `down` stops
 // them by pid. `apply` installs a changed snm.toml into a running sandbox
-// (the servers take it live). Nothing outside DIR is written; Dovecot loads snm's auth
+// (the servers take it live). --cache-dir CACHE lets sandboxes share rspamd's
+// compiled patterns (a cold compile takes 10-30 s). Nothing outside DIR is written; Dovecot loads snm's auth
 // module through a bind mount visible only in its own mount namespace.
 // Needs root (Postfix's master and Dovecot switch users).
 #include <dirent.h>
@@ -54,11 +55,20 @@ constexpr auto kStopTimeout = std::chrono::seconds(10);
 constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
 // Unprivileged user for snm's daemons in the sandbox.
 constexpr const char* kSandboxDaemonUser = "nobody";
+// The users Debian's rspamd and clamd run as.
+constexpr const char* kRspamdUser = "_rspamd";
+constexpr const char* kClamavUser = "clamav";
+// Where Debian's freshclam keeps the ClamAV database, when it has one.
+constexpr const char* kSystemClamavDatabase = "/var/lib/clamav";
+// Without a system database the sandbox's clamd knows one signature: the
+// EICAR test file (68 bytes), as `sigtool --md5 eicar.com` writes it.
+constexpr const char* kEicarSignature = "44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n";
 
 std::string pid_file(const Deployment& d, const std::string& name) { return fmt::format("{}/{}.pid", d.run_dir, name); }
 
-// `up` records its port base here so `apply` renders the same listeners.
+// `up` records its port base and cache directory so `apply` renders the same.
 std::string port_base_file(const std::string& root) { return root + "/sandbox.port-base"; }
+std::string cache_dir_file(const std::string& root) { return root + "/sandbox.cache-dir"; }
 
 // Starts argv in its own session with output appended to `log`; records its pid.
 Result<pid_t> spawn(const Deployment& d, const std::string& name, const std::vector<std::string>& argv) {
@@ -100,6 +110,27 @@ bool tcp_port_open(unsigned port) {
     const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
     ::close(fd);
     return open;
+}
+
+// Whether the server on `port` answers with a greeting starting `prefix`
+// ("220" for SMTP, "* OK" for IMAP, "+OK" for POP3): a listener alone is
+// not enough, the master process holds it even when its workers die.
+bool greets(unsigned port, std::string_view prefix) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char banner[64] = {};
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+        const ssize_t n = ::recv(fd, banner, sizeof banner - 1, 0);
+        ok = n >= static_cast<ssize_t>(prefix.size()) && std::string_view(banner, static_cast<std::size_t>(n)).starts_with(prefix);
+    }
+    ::close(fd);
+    return ok;
 }
 
 bool unix_socket_open(const std::string& path) {
@@ -159,6 +190,43 @@ Status prepare_directories(const Deployment& d) {
     return success();
 }
 
+Status give_to(const std::string& path, const char* user) {
+    const passwd* account = ::getpwnam(user);
+    if (!account) return Error{fmt::format("there is no `{}` user: install its package (contrib/setup-deps)", user)};
+    if (::chown(path.c_str(), account->pw_uid, account->pw_gid) != 0)
+        return Error{fmt::format("cannot give {} to {}: {}", path, user, std::strerror(errno))};
+    return success();
+}
+
+bool has_system_clamav_database() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(kSystemClamavDatabase, ec)) {
+        const auto extension = entry.path().extension();
+        if (extension == ".cvd" || extension == ".cld") return true;
+    }
+    return false;
+}
+
+// rspamd's and clamd's private directories, and clamd's database.
+Status prepare_filter_directories(const Config& c, const Deployment& d) {
+    for (const std::string& dir : {d.rspamd_var_dir + "/db", d.rspamd_var_dir + "/run", d.rspamd_var_dir + "/log",
+                                   d.rspamd_hs_cache_dir}) {
+        if (auto made = make_directories(dir, 0755); !made) return made;
+        if (auto given = give_to(dir, kRspamdUser); !given) return given;
+    }
+    if (!c.virusScanning) return success();
+    const std::string socket_dir = d.clamd_socket.substr(0, d.clamd_socket.rfind('/'));
+    if (auto made = make_directories(socket_dir, 0755); !made) return made;
+    if (auto given = give_to(socket_dir, kClamavUser); !given) return given;
+    const std::string log = d.log_dir + "/clamd.log";
+    std::ofstream(log, std::ios::app).close();
+    if (auto given = give_to(log, kClamavUser); !given) return given;
+    if (d.clamav_database_dir == kSystemClamavDatabase) return success();
+    if (auto made = make_directories(d.clamav_database_dir, 0755); !made) return made;
+    std::ofstream(d.clamav_database_dir + "/snm-sandbox.hdb") << kEicarSignature;
+    return success();
+}
+
 // A private copy of Dovecot's auth module directory with snm's module in it.
 Status prepare_auth_modules(const Deployment& d, const std::string& module) {
     const fs::path target = d.root + "/lib/dovecot-auth";
@@ -203,6 +271,22 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
                                             "unix:" + d.socketmap_socket()});
     if (!policyd) return policyd.error();
 
+    // Spam and virus filtering: Redis for rspamd's Bayes, clamd, rspamd.
+    auto redis = spawn(d, "redis", {"redis-server", d.etc_dir + "/redis.conf"});
+    if (!redis) return redis.error();
+    std::optional<pid_t> clamd;
+    if (c.virusScanning) {
+        auto started = spawn(d, "clamd", {"clamd", "--foreground", "--config-file=" + d.etc_dir + "/clamd.conf"});
+        if (!started) return started.error();
+        clamd = *started;
+    }
+    const std::string var = d.rspamd_var_dir;
+    auto rspamd = spawn(d, "rspamd", {"rspamd", "-f", "-u", kRspamdUser, "-g", kRspamdUser, "-c", d.rspamd_dir + "/rspamd.conf",
+                                      "--var=CONFDIR=/etc/rspamd", "--var=LOCAL_CONFDIR=" + d.rspamd_dir,
+                                      "--var=DBDIR=" + var + "/db", "--var=RUNDIR=" + var + "/run",
+                                      "--var=LOGDIR=" + var + "/log"});
+    if (!rspamd) return rspamd.error();
+
     std::optional<pid_t> milter;
     if (c.dkimSigning) {
         auto started = spawn(d, "snm-dkim-milter", {programs.milter, "-f", "--state", c.stateDirectory, "--socket",
@@ -225,6 +309,16 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
 
     // Ready when every listener answers.
     if (auto s = wait_ready("the capture sink", *sink, log("sink"), [&] { return tcp_port_open(d.ports.sink); }); !s) return s;
+    if (auto s = wait_ready("redis-server", *redis, log("redis"), [&] { return unix_socket_open(d.redis_server); }); !s)
+        return s;
+    if (clamd)
+        if (auto s = wait_ready("clamd", *clamd, log("clamd"), [&] { return unix_socket_open(d.clamd_socket); }); !s)
+            return s;
+    if (auto s = wait_ready("rspamd", *rspamd, log("rspamd"), [&] {
+            return unix_socket_open(d.rspamd_proxy_socket()) && unix_socket_open(d.rspamd_controller_socket());
+        });
+        !s)
+        return s;
     if (auto s = wait_ready("snm-policyd", *policyd, log("snm-policyd"),
                             [&] { return unix_socket_open(d.policy_socket()) && unix_socket_open(d.socketmap_socket()); });
         !s)
@@ -237,13 +331,13 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
     if (auto s = wait_ready("Dovecot", *dovecot, log("dovecot"), [&] {
             return unix_socket_open(d.lmtp_socket()) && unix_socket_open(d.sasl_socket()) &&
                    unix_socket_open(d.quota_status_socket()) &&
-                   (!c.enableImap || tcp_port_open(d.ports.imap)) && (!c.enableImapSsl || tcp_port_open(d.ports.imaps)) &&
-                   (!c.enablePop3 || tcp_port_open(d.ports.pop3)) && (!c.enablePop3Ssl || tcp_port_open(d.ports.pop3s));
+                   (!c.enableImap || greets(d.ports.imap, "* OK")) && (!c.enableImapSsl || tcp_port_open(d.ports.imaps)) &&
+                   (!c.enablePop3 || greets(d.ports.pop3, "+OK")) && (!c.enablePop3Ssl || tcp_port_open(d.ports.pop3s));
         });
         !s)
         return s;
     if (auto s = wait_ready("Postfix", *postfix, log("postfix"), [&] {
-            return tcp_port_open(d.ports.smtp) && (!c.enableSubmission || tcp_port_open(d.ports.submission)) &&
+            return greets(d.ports.smtp, "220") && (!c.enableSubmission || greets(d.ports.submission, "220")) &&
                    (!c.enableSubmissionSsl || tcp_port_open(d.ports.submissions));
         });
         !s)
@@ -254,7 +348,8 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
 // Stops every process with a pid file in DIR/run, newest first.
 void stop_all(const std::string& run_dir) {
     // Postfix first (nothing new comes in), the sink last (nothing is lost).
-    const std::vector<std::string> order = {"postfix", "dovecot", "snm-dkim-milter", "snm-policyd", "sink"};
+    const std::vector<std::string> order = {"postfix", "dovecot", "rspamd",     "clamd",
+                                            "redis",   "snm-dkim-milter", "snm-policyd", "sink"};
     for (const auto& name : order) {
         const std::string path = fmt::format("{}/{}.pid", run_dir, name);
         std::ifstream in(path);
@@ -309,6 +404,17 @@ std::string absolute_directory(const std::string& dir) {
     return fs::absolute(dir, ec).lexically_normal().string();
 }
 
+// The sandbox's deployment; clamd uses the system's ClamAV database when
+// there is one (freshclam cannot download here); rspamd's compiled
+// patterns go to the cache directory `up` was given, if any.
+Deployment sandbox_deployment_for(const std::string& dir, unsigned port_base) {
+    Deployment deployment = sandbox_deployment(dir, port_base);
+    if (has_system_clamav_database()) deployment.clamav_database_dir = kSystemClamavDatabase;
+    std::string cache_dir;
+    if (std::ifstream(cache_dir_file(dir)) >> cache_dir) deployment.rspamd_hs_cache_dir = cache_dir + "/rspamd-hyperscan";
+    return deployment;
+}
+
 int sandbox_up(const OptionParser& options) {
     if (::geteuid() != 0) {
         fmt::print(stderr, "snmctl sandbox up: run as root (Postfix's master and Dovecot need it); "
@@ -338,19 +444,25 @@ int sandbox_up(const OptionParser& options) {
         return kExitFailure;
     }
     const Config& config = *sandboxed;
-    const Deployment deployment = sandbox_deployment(dir, port_base);
+    if (auto made = make_directories(dir, 0755); !made) {
+        fmt::print(stderr, "snmctl sandbox up: {}\n", made.error().message);
+        return kExitFailure;
+    }
+    if (auto cache = options.value("--cache-dir"))
+        std::ofstream(cache_dir_file(dir)) << absolute_directory(*cache) << "\n";
+    else
+        ::unlink(cache_dir_file(dir).c_str());
+    const Deployment deployment = sandbox_deployment_for(dir, port_base);
 
     auto programs = find_programs(config);
     if (!programs) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", programs.error().message);
         return kExitFailure;
     }
-    if (auto made = make_directories(dir, 0755); !made) {
-        fmt::print(stderr, "snmctl sandbox up: {}\n", made.error().message);
-        return kExitFailure;
-    }
     stop_all(deployment.run_dir);  // a previous sandbox in the same directory
-    if (auto prepared = prepare_directories(deployment); !prepared) {
+    Status prepared = prepare_directories(deployment);
+    if (prepared) prepared = prepare_filter_directories(config, deployment);
+    if (!prepared) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", prepared.error().message);
         return kExitFailure;
     }
@@ -387,7 +499,7 @@ int sandbox_apply(const OptionParser& options) {
         fmt::print(stderr, "snmctl sandbox apply: {}\n", config.error().message);
         return kExitFailure;
     }
-    auto installed = install(*config, sandbox_deployment(dir, port_base));
+    auto installed = install(*config, sandbox_deployment_for(dir, port_base));
     if (!installed) {
         fmt::print(stderr, "snmctl sandbox apply: {}; nothing was changed\n", installed.error().message);
         return kExitFailure;
@@ -411,9 +523,9 @@ int sandbox_down(const OptionParser& options) {
 }  // namespace
 
 int run_sandbox(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}}, {});
+    OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}, {"--cache-dir", ""}}, {});
     if (auto problem = options.parse(args); !problem.empty() || options.positionals().size() != 1) {
-        fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N\n"
+        fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N [--cache-dir CACHE]\n"
                            "       snmctl sandbox apply -c FILE --dir DIR\n"
                            "       snmctl sandbox down --dir DIR\n",
                    problem.empty() ? "expected `up` or `down`" : problem);

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import snmtest
+from rspamd_support import test_cache_dir
 
 # Offsets of the sandbox's listeners from its port base (DESIGN.md).
 PORT_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
@@ -56,8 +57,10 @@ class Sandbox:
     def up(self):
         self.dir = Path(tempfile.mkdtemp(prefix="snm-sandbox-"))
         self.port_base = snmtest.free_port_base(list(PORT_OFFSETS.values()))
+        # Sandboxes share rspamd's compiled hyperscan patterns between runs.
         result = snmtest.snmctl("sandbox", "up", "-c", self.config, "--dir", self.dir,
-                                "--port-base", str(self.port_base), check=False, timeout=120)
+                                "--port-base", str(self.port_base), "--cache-dir", test_cache_dir("sandbox"),
+                                check=False, timeout=240)
         if result.returncode != 0:
             logs = self.logs()
             self.down()
@@ -98,8 +101,10 @@ class Sandbox:
         return path.read_text(errors="replace") if path.exists() else ""
 
     # --- SMTP -----------------------------------------------------------------
-    def smtp(self, port_name="smtp"):
-        client = smtplib.SMTP("127.0.0.1", self.port(port_name), timeout=30)
+    def smtp(self, port_name="smtp", source="127.0.0.1"):
+        """An unauthenticated SMTP session from `source` (127.0.0.2: outside
+        the acceptance config's internal network)."""
+        client = smtplib.SMTP("127.0.0.1", self.port(port_name), timeout=30, source_address=(source, 0))
         client.ehlo("client.example.net")
         return client
 

@@ -50,13 +50,23 @@ def test_mail_from_each_domain_leaves_with_valid_signatures(acceptance_sandbox, 
     assert_signed(acceptance_sandbox, relayed_message(acceptance_sandbox, subject), expected)
 
 
-def test_unauthenticated_inbound_mail_is_not_signed(acceptance_sandbox):
+def test_mail_from_outside_unauthenticated_is_not_signed_and_the_reason_is_logged(acceptance_sandbox):
     sb = acceptance_sandbox
     msg = sb.message("user1@example.com", ["user3@example.com"])  # forwarded out to the sink
-    with sb.smtp() as client:
+    with sb.smtp(source="127.0.0.2") as client:
         client.send_message(msg, from_addr="stranger@example.org")
     raw = relayed_message(sb, msg["Subject"])
-    assert signatures(raw) == []  # port 25 does not even pass mail to the signer
+    assert signatures(raw) == []
+    assert "not signed" in sb.log("snm-dkim-milter.log")
+
+
+def test_mail_from_an_internal_network_is_signed_without_auth(acceptance_sandbox):
+    sb = acceptance_sandbox
+    msg = sb.message("user1@example.com", [OUTSIDE])
+    with sb.smtp(source="127.0.0.1") as client:
+        client.send_message(msg)
+    assert_signed(sb, relayed_message(sb, msg["Subject"]),
+                  [("example.com", "rsa2026", "rsa-sha256"), ("example.com", "ed2026", "ed25519-sha256")])
 
 
 def test_simple_canonicalization_signatures_verify(build_dir, tmp_path):

@@ -13,8 +13,9 @@ USER1, USER2, USER3 = "user1@example.com", "user2@example2.com", "user3@example.
 
 
 def rcpt_reply(sandbox, sender, recipient, port_name="smtp"):
-    """(code, message) of RCPT TO on an unauthenticated session."""
-    with sandbox.smtp(port_name) as client:
+    """(code, message) of RCPT TO on an unauthenticated session from a
+    stranger (127.0.0.2 is outside the internal networks)."""
+    with sandbox.smtp(port_name, source="127.0.0.2") as client:
         code, message = client.mail(sender)
         assert code == 250, message
         return client.rcpt(recipient)
