@@ -92,7 +92,7 @@ std::optional<std::string> UserCursor::next() noexcept {
 // ---- AccountsDb ----
 
 AccountsDb::AccountsDb(std::string snapshot_path, Logger log)
-    : source_(std::move(snapshot_path), OnBrokenSnapshot::Fail, event_logger(std::move(log))) {}
+    : log_(log), source_(std::move(snapshot_path), OnBrokenSnapshot::Fail, event_logger(std::move(log))) {}
 
 std::shared_ptr<AccountsDb> AccountsDb::shared(const std::string& snapshot_path, const Logger& log) {
     static std::mutex mutex;
@@ -124,6 +124,10 @@ AccountRecord AccountsDb::lookup(std::string_view user, bool password) noexcept 
         record.status = found == CdbReader::Find::Found      ? Lookup::Found
                         : found == CdbReader::Find::NotFound ? Lookup::UnknownUser
                                                              : Lookup::Unavailable;
+        if (record.status == Lookup::Unavailable && log_ && reported_read_error_.exchange(file.get()) != file.get())
+            log_(true, fmt::format("snm: snapshot {} has an unreadable or corrupt record; lookups that need it "
+                                   "fail temporarily; run `snmctl apply` to rewrite it",
+                                   snapshot_path()));
     } catch (...) {
         record.status = Lookup::Unavailable;
     }

@@ -10,6 +10,7 @@
 // turns these answers into Dovecot's.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -95,7 +96,10 @@ private:
     std::shared_ptr<const AccountsFile> current() noexcept;
     AccountRecord lookup(std::string_view user, bool password) noexcept;
 
+    Logger log_;
     SnapshotSource<AccountsFile> source_;
+    // The snapshot whose unreadable record was last reported (once each).
+    std::atomic<const AccountsFile*> reported_read_error_{nullptr};
     std::shared_ptr<const AccountsFile> last_refreshed_;
 };
 

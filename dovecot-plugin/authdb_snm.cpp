@@ -20,12 +20,13 @@
 // hashes are then verified in the auth-worker processes, in parallel.
 // userdb: home, mail, uid, gid, quota_rule, sieve as the snapshot holds
 // them; iteration for `doveadm user '*'` and `doveadm -A`. blocking
-// defaults to no (a lookup is a hash probe in a mapped file).
+// defaults to no (a lookup is a hash probe of a few microseconds, and the
+// round trip to a worker costs more than it saves).
 //
 // Reload and faults are accounts_db.hpp's policy: a replaced snapshot is
 // used within a second, a broken one answers every request with an internal
-// failure (the client sees a temporary failure) and logs one line naming the
-// path and cause. The auth process also checks the file every second and
+// failure (the client sees a temporary failure) and the auth process logs
+// one line naming the path and cause. It also checks the file every second and
 // clears Dovecot's auth cache when the snapshot changed, so a removed
 // password stops working even with auth_cache on. Only a bad `args` string
 // is fatal, at start, as with Dovecot's own drivers.

@@ -3,6 +3,7 @@
 // failure, one log line, recovery).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "accounts_db.hpp"
+#include "cdb_file.hpp"
 #include "snapshot_fixture.hpp"
+#include "snapshot_layout.hpp"
 
 using snm::dovecot::AccountsDb;
 using snm::dovecot::for_each_userdb_field;
@@ -134,6 +137,35 @@ TEST_F(AccountsDbTest, ACorruptSnapshotFailsTemporarilyAndRecovers) {
     ASSERT_EQ(password.status, Lookup::Found);
     EXPECT_EQ(password.value, "{SHA512-CRYPT}" + kOtherHash);
     EXPECT_EQ(errors().size(), 1u);
+}
+
+TEST_F(AccountsDbTest, ACorruptRecordFailsTemporarilyAndIsLoggedOnce) {
+    ASSERT_TRUE(apply(accounts()));
+    std::string bytes;
+    {
+        std::ifstream in(snapshot(), std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    // Records start after the 2048-byte header with the format stamp; they
+    // end where the first hash table starts. Garble every record after it.
+    std::uint32_t records_end = bytes.size();
+    for (int t = 0; t < 256; ++t) {
+        std::uint32_t position;
+        std::memcpy(&position, bytes.data() + 8 * t, 4);  // little endian, as the machine
+        records_end = std::min(records_end, position);
+    }
+    const std::size_t first_account = 2048 + 8 + snm::kFormatKey.size() + snm::layout::kAccountsFormat.size();
+    for (std::size_t i = first_account; i < records_end; ++i) bytes[i] = '\xff';
+    { std::ofstream(snapshot() + ".new", std::ios::binary) << bytes; }
+    std::filesystem::rename(snapshot() + ".new", snapshot());
+
+    AccountsDb db(snapshot(), logger());
+    EXPECT_EQ(db.password("user1@example.com").status, Lookup::Unavailable);
+    EXPECT_EQ(db.userdb_fields("user1@example.com").status, Lookup::Unavailable);
+    ASSERT_EQ(errors().size(), 1u);
+    EXPECT_EQ(errors()[0], "snm: snapshot " + snapshot() +
+                               " has an unreadable or corrupt record; lookups that need it fail temporarily; run "
+                               "`snmctl apply` to rewrite it");
 }
 
 TEST_F(AccountsDbTest, AReplacedSnapshotIsUsedAndAListingInProgressKeepsItsSnapshot) {
