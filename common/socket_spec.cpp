@@ -6,15 +6,18 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <optional>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <fmt/format.h>
 
 namespace snm {
@@ -56,6 +59,13 @@ Result<ResolvedAddress> resolve(const SocketSpec& spec) {
     address.length = found->ai_addrlen;
     ::freeaddrinfo(found);
     return address;
+}
+
+// Requests go out at once, not held back for the reply of a previous one.
+void set_nodelay(int fd, int family) {
+    if (family == AF_UNIX) return;
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
 }  // namespace
@@ -140,10 +150,45 @@ Result<int> connect_to(const SocketSpec& spec) {
         ::close(fd);
         return Error{fmt::format("cannot connect to {}: {}", spec.text, std::strerror(saved)), true};
     }
-    if (family != AF_UNIX) {
-        const int on = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    set_nodelay(fd, family);
+    return fd;
+}
+
+Result<int> connect_to(const SocketSpec& spec, std::chrono::milliseconds timeout, const ConnectOptions& options) {
+    const auto failed = [&](std::string_view why, bool temporary = true) {
+        return Error{fmt::format("cannot connect to {}{}{}: {}", options.peer, options.peer.empty() ? "" : " ",
+                                 spec.text, why),
+                     temporary};
+    };
+    auto address = resolve(spec);
+    if (!address) return failed(address.error().message, address.error().temporary);
+    const int family = spec.family == SocketSpec::Family::Unix ? AF_UNIX : address->storage.ss_family;
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return failed(fmt::format("socket() failed: {}", std::strerror(errno)));
+    const auto close_and = [&](Error error) {
+        ::close(fd);
+        return error;
+    };
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) != 0) {
+        if (errno == EAGAIN) return close_and(failed("it is not accepting connections (backlog full)"));
+        if (errno != EINPROGRESS) return close_and(failed(std::strerror(errno)));
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd ready{fd, POLLOUT, 0};
+            const int rc = ::poll(&ready, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+            if (rc > 0) break;
+            if (rc == 0) return close_and(failed(fmt::format("no connection within {} ms", timeout.count())));
+            if (errno != EINTR) return close_and(failed(fmt::format("poll failed: {}", std::strerror(errno))));
+        }
+        int error = 0;
+        socklen_t length = sizeof error;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+        if (error != 0) return close_and(failed(std::strerror(error)));
     }
+    if (!options.nonblocking && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        return close_and(failed(fmt::format("fcntl failed: {}", std::strerror(errno))));
+    set_nodelay(fd, family);
     return fd;
 }
 

@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include "result.hpp"
 
@@ -35,7 +37,19 @@ struct ListenOptions {
 // it is a socket; any other file at that path is an error).
 Result<int> listen_on(const SocketSpec& spec, const ListenOptions& options = {});
 
-// Connects to `spec` (tests, benchmarks, and clients of snm's daemons).
+// Connects to `spec` with a blocking connect (tests and benchmarks, where
+// the peer is known to be there).
 Result<int> connect_to(const SocketSpec& spec);
+
+struct ConnectOptions {
+    std::string_view peer;     // what listens there, for messages ("rspamd controller")
+    bool nonblocking = false;  // leave the socket non-blocking (the caller polls)
+};
+
+// Connects to `spec` within `timeout`: a blocking connect can hang for minutes
+// on a TCP listener whose backlog is full. A unix socket whose backlog is full
+// fails at once. Errors read "cannot connect to [PEER ]SPEC: why" and are
+// temporary, except an address that cannot be resolved.
+Result<int> connect_to(const SocketSpec& spec, std::chrono::milliseconds timeout, const ConnectOptions& options = {});
 
 }  // namespace snm

@@ -1,11 +1,8 @@
 // controller_client.cpp — see controller_client.hpp.
 #include "controller_client.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -80,58 +77,13 @@ Result<bool> wait_ready(int fd, short events, const Deadline& deadline, const So
     }
 }
 
-struct Address {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-    int family = AF_UNIX;
-};
-
-Result<Address> resolve(const SocketSpec& spec) {
-    Address address;
-    if (spec.family == SocketSpec::Family::Unix) {
-        sockaddr_un un{};
-        un.sun_family = AF_UNIX;
-        if (spec.path.size() >= sizeof un.sun_path)
-            return Error{fmt::format("rspamd controller socket path {} is too long", spec.path)};
-        std::memcpy(un.sun_path, spec.path.c_str(), spec.path.size() + 1);
-        std::memcpy(&address.storage, &un, sizeof un);
-        address.length = sizeof un;
-        return address;
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const auto port = std::to_string(spec.port);
-    if (const int rc = ::getaddrinfo(spec.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-        return Error{fmt::format("rspamd controller {}: cannot resolve {}: {}", spec.text, spec.host, ::gai_strerror(rc))};
-    std::memcpy(&address.storage, found->ai_addr, found->ai_addrlen);
-    address.length = found->ai_addrlen;
-    address.family = found->ai_family;
-    ::freeaddrinfo(found);
-    return address;
-}
-
-// A non-blocking connect bounded by the deadline (a blocking one can hang
-// for minutes on a TCP listener whose backlog is full).
+// A connect bounded by what is left of the deadline; the socket stays
+// non-blocking, as send_all and read_reply expect.
 Result<Socket> connect_before(const SocketSpec& spec, const Deadline& deadline) {
-    auto address = resolve(spec);
-    if (!address) return address.error();
-    Socket socket(::socket(address->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (socket.fd() < 0) return system_error(spec, "socket()", errno);
-    if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&address->storage), address->length) == 0)
-        return socket;
-    if (errno == EAGAIN)  // a unix socket whose backlog is full
-        return Error{fmt::format("rspamd controller {} is not accepting connections (backlog full)", spec.text), true};
-    if (errno != EINPROGRESS) return Error{fmt::format("cannot connect to rspamd controller {}: {}", spec.text, std::strerror(errno)), true};
-    auto ready = wait_ready(socket.fd(), POLLOUT, deadline, spec);
-    if (!ready) return ready.error();
-    if (!*ready) return deadline.expired(spec, "connecting");
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (::getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) return system_error(spec, "getsockopt", errno);
-    if (error != 0) return Error{fmt::format("cannot connect to rspamd controller {}: {}", spec.text, std::strerror(error)), true};
-    return socket;
+    auto fd = connect_to(spec, std::chrono::milliseconds(deadline.remaining_ms()),
+                         ConnectOptions{.peer = "rspamd controller", .nonblocking = true});
+    if (!fd) return fd.error();
+    return Socket(*fd);
 }
 
 // Sends all of `data`. Returns false (not an error) when the peer stopped
