@@ -42,6 +42,7 @@ Deployment sandbox_deployment(const std::string& directory, unsigned port_base) 
     d.clamd_socket = d.run_dir + "/clamd/clamd.sock";  // a directory clamd's user owns
     d.clamav_database_dir = d.root + "/var/lib/clamav";
     d.rspamd_hs_cache_dir = d.rspamd_var_dir + "/hs_cache";
+    d.sieve_plugin_dir = d.root + "/lib/sieve-plugins";
     return d;
 }
 

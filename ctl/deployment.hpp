@@ -62,6 +62,9 @@ struct Deployment {
     std::string redis_server;     // rspamd's `servers` for Redis
     std::string clamd_socket;
     std::string clamav_database_dir;  // sandbox: a private clamd's database
+    // Where Pigeonhole loads sieve_imapsieve and sieve_snm from (one directory
+    // for both; the sandbox links the build tree's plugin beside the stock ones).
+    std::string sieve_plugin_dir = "/usr/lib/dovecot/modules/sieve";
 };
 
 // A system install under `root` ("/" normally; a prefix for packaging).

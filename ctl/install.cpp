@@ -18,6 +18,7 @@
 #include "render_dovecot.hpp"
 #include "render_postfix.hpp"
 #include "render_rspamd.hpp"
+#include "sieve_setup.hpp"
 #include "snapshot_compiler.hpp"
 #include "staged_files.hpp"
 
@@ -74,6 +75,9 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     for (auto& file : render_rspamd(config, deployment, *password)) rendered.push_back(std::move(file));
     if (deployment.sandbox)
         for (auto& file : render_sandbox_services(config, deployment)) rendered.push_back(std::move(file));
+    auto sieve = prepare_sieve(config, deployment);
+    if (!sieve) return sieve.error();
+    for (auto& file : sieve->files) rendered.push_back(std::move(file));
     for (const auto& file : rendered) {
         if (auto made = make_directories(parent_of(file.path), 0755); !made) return made.error();
         if (auto s = staged.stage_content(file.path, FileOwnership{file.mode, {}, {}}, file.content); !s) return s.error();
@@ -81,6 +85,9 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     if (auto s = prepare_mail_directory(config); !s) return s.error();
     if (auto committed = staged.commit(); !committed) return committed.error();
     for (const auto& target : staged.targets()) report.push_back("installed " + target);
+    if (auto compiled = compile_installed_scripts(config, deployment, sieve->to_compile); !compiled)
+        return compiled.error();
+    report.push_back(fmt::format("compiled {} sieve scripts", sieve->to_compile.size()));
     return report;
 }
 

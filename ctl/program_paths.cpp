@@ -1,5 +1,6 @@
-// program_paths.cpp — see program_paths.hpp. SNM_BUILD_ROOT, SNM_SBINDIR,
-// SNM_BINDIR, SNM_DOVECOT_MODULEDIR come from ctl/meson.build.
+// program_paths.cpp — see program_paths.hpp. SNM_BUILD_ROOT, SNM_SOURCE_ROOT,
+// SNM_SBINDIR, SNM_BINDIR, SNM_DATADIR, SNM_DOVECOT_MODULEDIR come from
+// ctl/meson.build.
 #include "program_paths.hpp"
 
 #include <unistd.h>
@@ -47,6 +48,19 @@ Result<std::string> find_program(ProgramKind kind) {
     const std::string& chosen = running_from_build_tree() ? built : location.installed;
     if (::access(chosen.c_str(), R_OK) != 0)
         return Error{fmt::format("{} is missing; build it (meson compile) or install snm", chosen)};
+    return chosen;
+}
+
+}  // namespace snm::ctl
+
+namespace snm::ctl {
+
+Result<std::string> find_data_dir(DataKind kind) {
+    const std::string in_source = std::string(SNM_SOURCE_ROOT) + "/sieve/scripts";
+    const std::string installed = std::string(SNM_DATADIR) + "/snm/sieve";
+    (void)kind;  // one kind so far
+    const std::string& chosen = running_from_build_tree() ? in_source : installed;
+    if (::access(chosen.c_str(), R_OK) != 0) return Error{fmt::format("{} is missing; install snm", chosen)};
     return chosen;
 }
 

@@ -137,8 +137,16 @@ protocol lmtp {{
   postmaster_address = postmaster@{first_domain}
 }}
 protocol imap {{
-  mail_plugins = $mail_plugins imap_quota
+  mail_plugins = $mail_plugins imap_quota imap_sieve
 }}
+
+# Sieve: each account's own script (sieveScript, or one uploaded with
+# ManageSieve), then snm's global script filing X-Spam: Yes into Junk;
+# imapsieve teaches rspamd when mail is moved into or out of Junk.
+plugin {{
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}}
+!include sieve.conf
 
 service imap-login {{
 {imap}{imaps}}}

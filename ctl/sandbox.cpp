@@ -40,6 +40,7 @@
 #include "install.hpp"
 #include "option_parser.hpp"
 #include "program_paths.hpp"
+#include "sieve_setup.hpp"
 #include "staged_files.hpp"
 
 namespace snm::ctl {
@@ -239,7 +240,7 @@ Status prepare_auth_modules(const Deployment& d, const std::string& module) {
 }
 
 struct SandboxPrograms {
-    std::string policyd, milter, auth_module;
+    std::string policyd, milter, auth_module, sieve_plugin;
 };
 
 Result<SandboxPrograms> find_programs(const Config& config) {
@@ -250,6 +251,9 @@ Result<SandboxPrograms> find_programs(const Config& config) {
     auto module = find_program(ProgramKind::DovecotAuthModule);
     if (!module) return module.error();
     programs.auth_module = *module;
+    auto sieve_plugin = find_program(ProgramKind::SievePlugin);
+    if (!sieve_plugin) return sieve_plugin.error();
+    programs.sieve_plugin = *sieve_plugin;
     if (config.dkimSigning) {
         auto milter = find_program(ProgramKind::DkimMilter);
         if (!milter) return milter.error();
@@ -462,6 +466,7 @@ int sandbox_up(const OptionParser& options) {
     stop_all(deployment.run_dir);  // a previous sandbox in the same directory
     Status prepared = prepare_directories(deployment);
     if (prepared) prepared = prepare_filter_directories(config, deployment);
+    if (prepared) prepared = link_sieve_plugins(deployment.sieve_plugin_dir, programs->sieve_plugin);
     if (!prepared) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", prepared.error().message);
         return kExitFailure;

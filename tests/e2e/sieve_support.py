@@ -143,6 +143,12 @@ instance_name = snm-sieve-{os.getpid()}-{imap_port}
 log_path = {directory / 'dovecot.log'}
 listen = 127.0.0.1
 protocols = imap lmtp
+protocol imap {{
+  mail_plugins = $mail_plugins imap_sieve
+}}
+protocol lmtp {{
+  mail_plugins = $mail_plugins sieve
+}}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
