@@ -13,12 +13,12 @@
 //   --window W         requests in flight per connection (default 16)
 //   --seconds S        run time (default 5)
 //   --replace FROM TO AT   rename(FROM, TO) AT seconds into the run; then
-//                      report latencies from AT to AT+3 s, and when a probe
-//                      for user0 (every 10 ms, userdb only) first answered
-//                      with a reply containing --expect TEXT.
+//                      report latencies before and after AT separately, and
+//                      when a probe for user0 (every 10 ms, userdb only)
+//                      first answered with a reply containing --expect TEXT.
 //
 // Prints one JSON object: requests, ok, failed, rate (answers/s), latency
-// percentiles in microseconds (whole run, and the replace window), the probe
+// percentiles in microseconds (whole run, before and after a replacement), the probe
 // result. Never asserts anything: it measures.
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -44,8 +44,6 @@ using Clock = std::chrono::steady_clock;
 
 // A request id slot per in-flight request; the window never exceeds it.
 constexpr unsigned kMaxWindow = 1024;
-// How long after a replacement its latencies are reported separately.
-constexpr double kReplaceWindowSeconds = 3.0;
 // How often the probe asks for user0 while a replacement is pending.
 constexpr auto kProbeInterval = std::chrono::milliseconds(10);
 // Longest reply line accepted.
@@ -310,22 +308,23 @@ int main(int argc, char** argv) {
     const double elapsed = since(shared, Clock::now());
 
     unsigned long ok = 0, failed = 0;
-    std::vector<std::uint32_t> all, window;
+    std::vector<std::uint32_t> all, before, after;
     std::string errors;
-    const double from = shared.replaced_at, to = from + kReplaceWindowSeconds;
+    const double replaced_at = shared.replaced_at;
     for (const auto& tally : tallies) {
         ok += tally.ok;
         failed += tally.failed;
         if (!tally.error.empty()) errors += (errors.empty() ? "" : "; ") + tally.error;
         for (const auto& sample : tally.samples) {
             all.push_back(sample.micros);
-            if (from >= 0 && sample.at >= from && sample.at <= to) window.push_back(sample.micros);
+            if (replaced_at >= 0) (sample.at < replaced_at ? before : after).push_back(sample.micros);
         }
     }
     fmt::print(R"({{"mode": "{}", "requests": {}, "ok": {}, "failed": {}, "seconds": {:.3f}, "rate": {:.0f}, )"
-               R"("latency": {}, "replace_window": {}, "replaced_at": {:.3f}, "probe_changed_at": {:.3f}, "errors": "{}"}})"
-               "\n",
+               R"("latency": {}, "before_replace": {}, "after_replace": {}, "replaced_at": {:.3f}, "probe_changed_at": {:.3f}, )"
+               R"("errors": "{}"}})" "\n",
                options.mode, ok + failed, ok, failed, elapsed, (ok + failed) / elapsed, json(percentiles(all)),
-               json(percentiles(window)), shared.replaced_at.load(), shared.probe_changed_at.load(), errors);
+               json(percentiles(before)), json(percentiles(after)), shared.replaced_at.load(),
+               shared.probe_changed_at.load(), errors);
     return errors.empty() ? 0 : 1;
 }
