@@ -75,7 +75,11 @@ class Site:
         os.chown(self.mail, VMAIL_UID, VMAIL_UID)
         self.hashes = hashes
         self.snapshot = self.state / "accounts.cdb"
-        self.apply()
+        try:
+            self.apply()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.dovecot = dovecot_support.PrivateDovecot(self.dir / "dovecot", self.snapshot,
                                                       settings={"auth_failure_delay": "0", **(settings or {})},
                                                       auth_blocks=auth_blocks)
@@ -113,9 +117,11 @@ class Site:
 @pytest.fixture
 def site(hashes):
     s = Site(hashes)
-    s.dovecot.start()
-    yield s
-    s.close()
+    try:
+        s.dovecot.start()
+        yield s
+    finally:
+        s.close()
 
 
 def snm_errors(log):
