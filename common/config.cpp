@@ -1,7 +1,6 @@
 // config.cpp — small queries on the Config model; see config.hpp.
 #include "config.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 
 namespace snm {
@@ -15,12 +14,6 @@ std::vector<DkimSelector> Config::selectors_for(const std::string& domain) const
     selector.keyBits = dkimKeyBits;
     selector.keyFile = fmt::format("{}/{}.{}.key", dkimKeyDirectory, domain, dkimSelector);
     return {selector};
-}
-
-const LoginAccount* Config::find_account(const std::string& address) const {
-    auto it = std::find_if(loginAccounts.begin(), loginAccounts.end(),
-                           [&](const LoginAccount& a) { return a.address == address; });
-    return it == loginAccounts.end() ? nullptr : &*it;
 }
 
 Config rooted_at(Config config, const std::string& root) {

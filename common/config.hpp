@@ -124,7 +124,6 @@ struct Config {
 
     // The DKIM selectors in force for `domain` (explicit or the default one).
     std::vector<DkimSelector> selectors_for(const std::string& domain) const;
-    const LoginAccount* find_account(const std::string& address) const;
 };
 
 // The same configuration with every path snm writes (stateDirectory,
