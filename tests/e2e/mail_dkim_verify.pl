@@ -1,7 +1,10 @@
 #!/usr/bin/perl
 # mail_dkim_verify.pl PORT < message — verifies every DKIM signature of the
 # message on stdin with Mail::DKIM, resolving keys through the DNS server on
-# 127.0.0.1:PORT. Prints "RESULT DOMAIN SELECTOR DETAIL" per signature.
+# 127.0.0.1:PORT (UDP; Net::DNS retries a truncated answer over TCP).
+# Prints one line per signature, top to bottom, tab-separated:
+#   DOMAIN SELECTOR ALGORITHM RESULT DETAIL
+# Used by dkim_verify.py.
 use strict;
 use warnings;
 use Mail::DKIM::Verifier;
@@ -10,15 +13,17 @@ use Net::DNS::Resolver;
 
 my $port = shift or die "usage: $0 PORT < message\n";
 Mail::DKIM::DNS::resolver(Net::DNS::Resolver->new(
-    nameservers => ['127.0.0.1'], port => $port, recurse => 1, udp_timeout => 5, retry => 2));
+    nameservers => ['127.0.0.1'], port => $port, recurse => 0,
+    udp_timeout => 5, tcp_timeout => 5, retry => 2));
 
 my $verifier = Mail::DKIM::Verifier->new();
 binmode STDIN;
-while (my $line = <STDIN>) {
-    $verifier->PRINT($line);
+my $buffer;
+while (read(STDIN, $buffer, 65536)) {
+    $verifier->PRINT($buffer);
 }
 $verifier->CLOSE();
 foreach my $signature ($verifier->signatures) {
-    printf "%s %s %s %s\n", $signature->result, $signature->domain, $signature->selector,
-        ($signature->result_detail // "");
+    print join("\t", $signature->domain, $signature->selector, $signature->algorithm, $signature->result,
+               ($signature->result_detail // "")), "\n";
 }

@@ -3,185 +3,22 @@
 * `MilterSetup`: `snmctl apply` of a small snm.toml into a private root, the
   TXT records `snmctl dkim dns` printed, and snm-dkim-milter started on a
   unix socket or a loopback TCP port (stopped by pid).
-* `DnsStub`: a DNS server on 127.0.0.1 (UDP and TCP) answering TXT queries
-  from zone-file lines — the records `snmctl dkim dns` printed.
+  A dns_stub.DnsStub serves those records (`setup.dns.port`), for the
+  verifiers in dkim_verify.py.
 * `miltertest_sign`: drives the milter with Debian's miltertest (a Lua
   script written per message) and returns its verdict and the
   DKIM-Signature fields it inserted.
-* `verify_python` / `verify_perl`: independent verifiers (python3-dkim,
-  Mail::DKIM) resolving keys through the DNS stub.
+* `MilterClient` / `client_sign`: the same over a Postfix-like client.
 """
 import os
-import re
 import socket
-import socketserver
 import struct
-import subprocess
-import threading
 from pathlib import Path
 
 import snmtest
+from dns_stub import DnsStub, records_from_zone
 
 MILTER = snmtest.BUILD_DIR / "milter" / "snm-dkim-milter"
-
-
-# --------------------------------------------------------------------------- DNS
-
-def parse_zone_txt(zone_text):
-    """{name (lower case, no final dot): [txt character-strings]} from zone lines."""
-    records = {}
-    for line in zone_text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(";"):
-            continue
-        match = re.match(r'^(\S+)\s+(?:\d+\s+)?IN\s+TXT\s+(.*)$', line)
-        if not match:
-            continue
-        strings = [re.sub(r'\\(.)', r'\1', s) for s in re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(2))]
-        records.setdefault(match.group(1).rstrip(".").lower(), []).append(strings)
-    return records
-
-
-def _read_qname(packet, offset):
-    labels = []
-    while True:
-        length = packet[offset]
-        offset += 1
-        if length == 0:
-            return ".".join(labels), offset
-        labels.append(packet[offset:offset + length].decode("ascii", "replace"))
-        offset += length
-
-
-class DnsStub:
-    """Authoritative answers for TXT records on 127.0.0.1, UDP and TCP."""
-
-    def __init__(self, zone_text):
-        self.records = parse_zone_txt(zone_text)
-        self.queries = []
-        stub = self
-
-        class Udp(socketserver.BaseRequestHandler):
-            def handle(self):
-                data, sock = self.request
-                sock.sendto(stub.answer(data, udp=True), self.client_address)
-
-        class Tcp(socketserver.BaseRequestHandler):
-            def handle(self):
-                header = self.request.recv(2)
-                if len(header) < 2:
-                    return
-                (length,) = struct.unpack("!H", header)
-                data = b""
-                while len(data) < length:
-                    chunk = self.request.recv(length - len(data))
-                    if not chunk:
-                        return
-                    data += chunk
-                reply = stub.answer(data, udp=False)
-                self.request.sendall(struct.pack("!H", len(reply)) + reply)
-
-        socketserver.ThreadingUDPServer.allow_reuse_address = True
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        self.port = self.udp.server_address[1]
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Tcp)
-        for server in (self.udp, self.tcp):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def answer(self, query, udp):
-        (qid, _flags, qdcount, _an, _ns, arcount) = struct.unpack("!6H", query[:12])
-        name, offset = _read_qname(query, 12)
-        qtype, qclass = struct.unpack("!HH", query[offset:offset + 4])
-        question = query[12:offset + 4]
-        self.queries.append(name)
-        rrsets = self.records.get(name.lower().rstrip("."), []) if qtype in (16, 255) else []
-        answers = b""
-        for strings in rrsets:
-            rdata = b"".join(bytes([len(s.encode())]) + s.encode() for s in strings)
-            answers += b"\xc0\x0c" + struct.pack("!HHIH", 16, 1, 60, len(rdata)) + rdata
-        known = name.lower().rstrip(".") in self.records
-        rcode = 0 if known else 3
-        flags = 0x8400 | rcode  # response, authoritative
-        reply = struct.pack("!6H", qid, flags, 1, len(rrsets), 0, 0) + question + answers
-        limit = 4096 if arcount else 512  # EDNS(0) queries accept larger answers
-        if udp and len(reply) > limit:
-            reply = struct.pack("!6H", qid, flags | 0x0200, 1, 0, 0, 0) + question  # truncated: retry over TCP
-        return reply
-
-    def close(self):
-        for server in (self.udp, self.tcp):
-            server.shutdown()
-            server.server_close()
-
-
-# ------------------------------------------------------------------- verifiers
-
-def verify_python(message, dns_port):
-    """python3-dkim's verdict for each DKIM-Signature, top to bottom."""
-    import dkim
-    import dns.resolver
-
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = ["127.0.0.1"]
-    resolver.port = dns_port
-
-    def dnsfunc(name, timeout=5):
-        name = name.decode() if isinstance(name, bytes) else name
-        try:
-            answer = resolver.resolve(name, "TXT", lifetime=timeout)
-        except Exception:
-            return b""
-        return b"".join(b"".join(r.strings) for r in answer)
-
-    count = len(re.findall(rb"(?im)^DKIM-Signature:", message.split(b"\r\n\r\n", 1)[0]))
-    verifier = dkim.DKIM(message)
-    return [bool(verifier.verify(idx=i, dnsfunc=dnsfunc)) for i in range(count)]
-
-
-PERL_VERIFIER = r'''
-use strict; use warnings;
-use Mail::DKIM::Verifier; use Net::DNS::Resolver;
-my ($path, $port) = @ARGV;
-my $resolver = Net::DNS::Resolver->new(nameservers => ['127.0.0.1'], port => $port, recurse => 0,
-                                      tcp_timeout => 5, udp_timeout => 5, retry => 1);
-Mail::DKIM::DNS::resolver($resolver);
-my $dkim = Mail::DKIM::Verifier->new();
-open(my $fh, '<:raw', $path) or die "open $path: $!";
-binmode $fh; my $buf;
-while (read($fh, $buf, 65536)) { $dkim->PRINT($buf); }
-$dkim->CLOSE();
-foreach my $signature ($dkim->signatures) {
-    print $signature->algorithm, "\t", $signature->result, "\t", ($signature->result_detail // ''), "\n";
-}
-'''
-
-
-def verify_perl(message, dns_port, tmp_path):
-    """Mail::DKIM's result for each DKIM-Signature ("pass", "fail", …).
-
-    Debian 12's Mail::DKIM (1.20230212) predates its Ed25519 support and
-    reports ed25519-sha256 signatures as "invalid (unsupported algorithm …)":
-    those count as "unsupported" here (python3-dkim verifies them), so a
-    newer Mail::DKIM turns the check into a real one."""
-    path = tmp_path / "perl-verify.eml"
-    path.write_bytes(message)
-    result = snmtest.run(["perl", "-e", PERL_VERIFIER, path, str(dns_port)])
-    verdicts = []
-    for line in result.stdout.splitlines():
-        algorithm, verdict, detail = (line.split("\t") + ["", ""])[:3]
-        if algorithm == "ed25519-sha256" and "unsupported algorithm" in detail:
-            verdict = "unsupported"
-        verdicts.append(verdict)
-    return verdicts
-
-
-def perl_expected(signatures):
-    """What verify_perl should say of good signatures on this Mail::DKIM."""
-    import subprocess as sp
-    supported = sp.run(["perl", "-MMail::DKIM::Algorithm::ed25519_sha256", "-e", "1"],
-                       capture_output=True).returncode == 0
-    return ["pass" if supported or "a=ed25519-sha256" not in s else "unsupported" for s in signatures]
 
 
 # ---------------------------------------------------------------- the milter
@@ -197,7 +34,7 @@ class MilterSetup:
         snmtest.snmctl("apply", "-c", self.config, "--root", self.root)
         self.state = self.root / "var" / "lib" / "snm"
         self.zone = snmtest.snmctl("dkim", "dns", "-c", self.config, "--root", self.root).stdout
-        self.dns = DnsStub(self.zone)
+        self.dns = DnsStub(records_from_zone(self.zone))
         self.log_path = self.tmp_path / "milter.log"
         if socket_kind == "unix":
             self.socket_path = self.tmp_path / "milter.sock"
