@@ -216,3 +216,33 @@ TEST_F(SessionTest, ReloadTakesNewSelectorsAndKeepsOldKeysWhenNewOnesAreBroken) 
     EXPECT_EQ(commands(message(session, " <user@example.com>", "u@example.com")), "iiic");
     EXPECT_EQ(commands(message(session, " <user@example.org>", "u@example.com")), "c");  // not in the kept set
 }
+
+// The queue id of the log lines comes from the `i` macro, sent with MAIL
+// (when Postfix has opened the queue file by then) and again at the end of
+// the message; the packet it arrived in is gone by the time the line is
+// written (the server reuses its read buffer).
+TEST_F(SessionTest, LogLinesShowTheQueueIdOfTheMacroPackets) {
+    KeyStore store(keys.snapshot());
+    MilterSession session(store);
+    negotiate(session);
+    const std::string long_id = "4Xw9Zs2kfNz9vNqT1mYbJ";  // enable_long_queue_ids: longer than std::string's SSO
+    const auto run = [&](const std::string& mail_id, const std::string& end_id, const std::string& from) {
+        ::testing::internal::CaptureStderr();
+        {
+            std::string packet = "M" + z({"i", mail_id, "{auth_authen}", "u@example.com"});
+            send(session, proto::kMacro, packet);
+            packet.assign(packet.size(), '\xff');  // the buffer reused
+        }
+        send(session, proto::kMail, z({"<a@example.com>"}));
+        send(session, proto::kHeader, z({"From", from}));
+        send(session, proto::kBody, "body\r\n");
+        if (!end_id.empty()) send(session, proto::kMacro, "E" + z({"i", end_id}));
+        send(session, proto::kEndOfBody);
+        return ::testing::internal::GetCapturedStderr();
+    };
+    EXPECT_THAT(run(long_id, "", " <user@example.com>"),
+                ::testing::HasSubstr(": " + long_id + ": signed d=example.com s="));
+    EXPECT_THAT(run("", long_id, " <user@example.com>"), ::testing::HasSubstr(": " + long_id + ": signed "));
+    EXPECT_THAT(run("9DAF4A863A3", "9DAF4A863A3", " <user@elsewhere.example>"),
+                ::testing::HasSubstr(": 9DAF4A863A3: not signed: From domain elsewhere.example"));
+}
