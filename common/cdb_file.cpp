@@ -20,10 +20,18 @@ Result<std::shared_ptr<const CdbFile>> CdbFile::open(const std::string& path, st
     std::shared_ptr<CdbFile> file(new CdbFile());
     file->path_ = path;
     file->fd_ = fd;
-    if (cdb_init(&file->cdb_, fd) != 0)
+    errno = 0;
+    if (cdb_init(&file->cdb_, fd) != 0) {
+        // tinycdb fails on fstat/mmap errors and, with EPROTO, on a file too
+        // short to be a database: say which.
+        if (errno != 0 && errno != EPROTO)
+            return Error{fmt::format("cannot map snapshot {}: {}{}", path, std::strerror(errno),
+                                     errno == ENOMEM ? " (a process memory limit such as Dovecot's vsz_limit?)" : ""),
+                         true};
         return Error{fmt::format("snapshot {} is not a constant database (truncated or corrupt?); "
                                  "run `snmctl apply` to rewrite it", path),
                      true};
+    }
     const auto format = file->find(kFormatKey);
     if (!format)
         return Error{fmt::format("{} is not an snm snapshot (no format stamp); expected \"{}\"", path, expected_format), true};
