@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "certificates.hpp"
 
 namespace snm::ctl {
@@ -51,6 +54,9 @@ ssl_min_protocol = TLSv1.2
 ssl_prefer_server_ciphers = yes
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+# Password hashes are checked in auth-worker processes, one per core: more
+# workers than cores only queue (bench/dovecot/RESULTS.md).
+auth_worker_max_count = {workers}
 
 # Accounts come from snm's auth driver, reading the accounts snapshot that
 # `snmctl apply` writes; a new snapshot is picked up within a second.
@@ -80,6 +86,7 @@ namespace inbox {{
                        fmt::arg("instance", d.sandbox ? "snm-sandbox" : "snm"),
                        fmt::arg("listen", d.listen_address.empty() ? "" : fmt::format("listen = {}\n", d.listen_address)),
                        fmt::arg("log", d.log_dir.empty() ? "" : fmt::format("log_path = {}/dovecot.log\n", d.log_dir)),
+                       fmt::arg("workers", std::max(1u, std::thread::hardware_concurrency())),
                        fmt::arg("cert", tls.certificate), fmt::arg("key", tls.key), fmt::arg("accounts", accounts),
                        fmt::arg("maildir", c.mailDirectory), fmt::arg("uid", c.vmailUID),
                        fmt::arg("separator", c.hierarchySeparator));
