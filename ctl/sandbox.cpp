@@ -96,6 +96,13 @@ Result<pid_t> spawn(const Deployment& d, const std::string& name, const std::vec
     return child;
 }
 
+// The Postfix master's pid, from the pid file it keeps in its queue.
+std::optional<pid_t> postfix_master_pid(const Deployment& d) {
+    pid_t pid = 0;
+    if (std::ifstream(d.postfix_queue_dir + "/pid/master.pid") >> pid && pid > 1) return pid;
+    return std::nullopt;
+}
+
 bool alive(pid_t pid) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // our child, and it exited
@@ -346,24 +353,31 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
         });
         !s)
         return s;
+    // `postfix start-fg` runs the master as a child of its wrapper script:
+    // record the master itself, which is what must be stopped.
+    if (const auto master = postfix_master_pid(d)) std::ofstream(pid_file(d, "postfix")) << *master << "\n";
     return success();
 }
 
-// Stops every process with a pid file in DIR/run, newest first.
-void stop_all(const std::string& run_dir) {
+void stop_pid(pid_t pid) {
+    if (pid <= 1 || ::kill(pid, SIGTERM) != 0) return;
+    const auto deadline = Clock::now() + kStopTimeout;
+    while (alive(pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (alive(pid)) ::kill(pid, SIGKILL);
+}
+
+// Stops every process the sandbox started, by the pids it recorded.
+void stop_all(const Deployment& d) {
     // Postfix first (nothing new comes in), the sink last (nothing is lost).
     const std::vector<std::string> order = {"postfix", "dovecot", "rspamd",     "clamd",
                                             "redis",   "snm-dkim-milter", "snm-policyd", "sink"};
     for (const auto& name : order) {
-        const std::string path = fmt::format("{}/{}.pid", run_dir, name);
-        std::ifstream in(path);
+        const std::string path = pid_file(d, name);
         pid_t pid = 0;
-        if (!(in >> pid) || pid <= 1) continue;
-        if (::kill(pid, SIGTERM) == 0) {
-            const auto deadline = Clock::now() + kStopTimeout;
-            while (alive(pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            if (alive(pid)) ::kill(pid, SIGKILL);
-        }
+        if (std::ifstream(path) >> pid) stop_pid(pid);
+        // A master that outlived its recorded pid (an interrupted `up`).
+        if (name == "postfix")
+            if (const auto master = postfix_master_pid(d); master && alive(*master)) stop_pid(*master);
         ::unlink(path.c_str());
     }
 }
@@ -463,7 +477,7 @@ int sandbox_up(const OptionParser& options) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", programs.error().message);
         return kExitFailure;
     }
-    stop_all(deployment.run_dir);  // a previous sandbox in the same directory
+    stop_all(deployment);  // a previous sandbox in the same directory
     Status prepared = prepare_directories(deployment);
     if (prepared) prepared = prepare_filter_directories(config, deployment);
     if (prepared) prepared = link_sieve_plugins(deployment.sieve_plugin_dir, programs->sieve_plugin);
@@ -479,7 +493,7 @@ int sandbox_up(const OptionParser& options) {
     std::ofstream(port_base_file(dir)) << port_base << "\n";
     if (auto started = start_all(config, deployment, *programs); !started) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", started.error().message);
-        stop_all(deployment.run_dir);
+        stop_all(deployment);
         return kExitFailure;
     }
     print_connection_help(config, deployment);
@@ -520,7 +534,7 @@ int sandbox_down(const OptionParser& options) {
         return kExitUsage;
     }
     const std::string root = absolute_directory(*dir);
-    stop_all(system_deployment(root).run_dir);
+    stop_all(sandbox_deployment(root, 0));
     fmt::print("snm sandbox in {} stopped\n", root);
     return kExitOk;
 }

@@ -69,11 +69,20 @@ class Sandbox:
         self.banner = result.stdout
 
     def down(self):
+        """snmctl sandbox down; fails the test if any process of the
+        sandbox survives it (after killing the survivors)."""
         if self.dir is None:
             return
         snmtest.snmctl("sandbox", "down", "--dir", self.dir, check=False, timeout=60)
+        survivors = processes_inside(self.dir)
+        for pid in survivors:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+        assert not survivors, f"`snmctl sandbox down` left processes running: {survivors}"
 
     def apply(self, config):
         """snmctl sandbox apply: a changed configuration, taken live."""
@@ -202,6 +211,23 @@ class Sandbox:
     def wait_for_sink(self, predicate, timeout=20.0):
         return snmtest.wait_until(lambda: next((m for m in self.sink_messages() if predicate(m)), None),
                                   timeout=timeout, what="a message at the capture sink")
+
+
+def processes_inside(directory):
+    """Pids whose working directory or command line is inside `directory`."""
+    directory = str(directory)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(directory) or directory in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def parse_sink_dump(data):
