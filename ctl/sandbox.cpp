@@ -50,7 +50,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kStartTimeout = std::chrono::seconds(30);
+// Generous: a cold rspamd compiles its hyperscan patterns first (10-30 s on
+// a loaded 2-core machine); success returns as soon as all is ready.
+constexpr auto kStartTimeout = std::chrono::seconds(120);
 constexpr auto kStopTimeout = std::chrono::seconds(10);
 // Where Dovecot looks for auth modules; fixed when Dovecot was built.
 constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
