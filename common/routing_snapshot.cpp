@@ -141,22 +141,21 @@ bool RoutingSnapshot::is_local_domain(std::string_view domain) const {
     return file_->find_folded(layout::kDomain, domain).has_value();
 }
 
-std::optional<std::string_view> RoutingSnapshot::mailbox(std::string_view address) const {
-    if (auto found = file_->find_folded(layout::kMailbox, address)) return found;
+std::optional<std::string_view> RoutingSnapshot::find_address(std::string_view prefix, std::string_view address) const {
+    if (auto found = file_->find_folded(prefix, address)) return found;
     std::string_view base_local, extension;
     AddressBuffer base;
     if (split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)))
-        return file_->find_folded(layout::kMailbox, base.view());
+        return file_->find_folded(prefix, base.view());
     return std::nullopt;
 }
 
+std::optional<std::string_view> RoutingSnapshot::mailbox(std::string_view address) const {
+    return find_address(layout::kMailbox, address);
+}
+
 std::optional<std::string_view> RoutingSnapshot::send_only_message(std::string_view address) const {
-    if (auto found = file_->find_folded(layout::kSendOnly, address)) return found;
-    std::string_view base_local, extension;
-    AddressBuffer base;
-    if (split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)))
-        return file_->find_folded(layout::kSendOnly, base.view());
-    return std::nullopt;
+    return find_address(layout::kSendOnly, address);
 }
 
 bool RoutingSnapshot::resolve_alias(std::string_view address, std::string& out) const {
@@ -233,11 +232,7 @@ bool RoutingSnapshot::is_rejected_sender(std::string_view address) const {
 }
 
 bool RoutingSnapshot::is_rejected_recipient(std::string_view address) const {
-    if (file_->find_folded(layout::kRejectRecipient, address)) return true;
-    std::string_view base_local, extension;
-    AddressBuffer base;
-    return split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)) &&
-           file_->find_folded(layout::kRejectRecipient, base.view()).has_value();
+    return find_address(layout::kRejectRecipient, address).has_value();
 }
 
 }  // namespace snm

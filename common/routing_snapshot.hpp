@@ -63,6 +63,9 @@ private:
     // The address without its extension, and the extension ("+tag"), when it has one.
     bool split_extension(std::string_view address, std::string_view& base_local, std::string_view& extension) const;
     const RegexAlias* matching_regex(std::string_view address) const;
+    // The record under prefix + `address`, or else under prefix + its
+    // extension-less base ("user+tag@d" -> "user@d").
+    std::optional<std::string_view> find_address(std::string_view prefix, std::string_view address) const;
 
     std::shared_ptr<const CdbFile> file_;
     std::string_view delimiter_;
