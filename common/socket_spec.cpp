@@ -139,21 +139,6 @@ Result<int> listen_on(const SocketSpec& spec, const ListenOptions& options) {
     return fd;
 }
 
-Result<int> connect_to(const SocketSpec& spec) {
-    auto address = resolve(spec);
-    if (!address) return address.error();
-    const int family = spec.family == SocketSpec::Family::Unix ? AF_UNIX : address->storage.ss_family;
-    const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Error{fmt::format("socket() for {} failed: {}", spec.text, std::strerror(errno))};
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        return Error{fmt::format("cannot connect to {}: {}", spec.text, std::strerror(saved)), true};
-    }
-    set_nodelay(fd, family);
-    return fd;
-}
-
 Result<int> connect_to(const SocketSpec& spec, std::chrono::milliseconds timeout, const ConnectOptions& options) {
     const auto failed = [&](std::string_view why, bool temporary = true) {
         return Error{fmt::format("cannot connect to {}{}{}: {}", options.peer, options.peer.empty() ? "" : " ",

@@ -37,10 +37,6 @@ struct ListenOptions {
 // it is a socket; any other file at that path is an error).
 Result<int> listen_on(const SocketSpec& spec, const ListenOptions& options = {});
 
-// Connects to `spec` with a blocking connect (tests and benchmarks, where
-// the peer is known to be there).
-Result<int> connect_to(const SocketSpec& spec);
-
 struct ConnectOptions {
     std::string_view peer;     // what listens there, for messages ("rspamd controller")
     bool nonblocking = false;  // leave the socket non-blocking (the caller polls)
@@ -51,5 +47,12 @@ struct ConnectOptions {
 // fails at once. Errors read "cannot connect to [PEER ]SPEC: why" and are
 // temporary, except an address that cannot be resolved.
 Result<int> connect_to(const SocketSpec& spec, std::chrono::milliseconds timeout, const ConnectOptions& options = {});
+
+// Bound for connect_to(spec): tests and benchmarks, where the peer is known
+// to be there and only a wedged one would make it matter.
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{30000};
+
+// connect_to(spec, kDefaultConnectTimeout): a blocking socket, connected.
+inline Result<int> connect_to(const SocketSpec& spec) { return connect_to(spec, kDefaultConnectTimeout); }
 
 }  // namespace snm
