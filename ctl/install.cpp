@@ -85,7 +85,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     if (auto s = prepare_mail_directory(config); !s) return s.error();
     if (auto committed = staged.commit(); !committed) return committed.error();
     for (const auto& target : staged.targets()) report.push_back("installed " + target);
-    if (auto compiled = compile_installed_scripts(config, deployment, sieve->to_compile); !compiled)
+    if (auto compiled = compile_installed_scripts(*sieve); !compiled)
         return compiled.error();
     report.push_back(fmt::format("compiled {} sieve scripts", sieve->to_compile.size()));
     return report;

@@ -55,10 +55,9 @@ Result<std::string> find_program(ProgramKind kind) {
 
 namespace snm::ctl {
 
-Result<std::string> find_data_dir(DataKind kind) {
+Result<std::string> find_sieve_scripts_dir() {
     const std::string in_source = std::string(SNM_SOURCE_ROOT) + "/sieve/scripts";
     const std::string installed = std::string(SNM_DATADIR) + "/snm/sieve";
-    (void)kind;  // one kind so far
     const std::string& chosen = running_from_build_tree() ? in_source : installed;
     if (::access(chosen.c_str(), R_OK) != 0) return Error{fmt::format("{} is missing; install snm", chosen)};
     return chosen;

@@ -14,10 +14,8 @@ enum class ProgramKind { Policyd, DkimMilter, DovecotAuthModule, SievePlugin, Sp
 // The path of `kind`, or an error naming the places looked at.
 Result<std::string> find_program(ProgramKind kind);
 
-enum class DataKind { SieveScripts };
-
-// The directory of `kind`: in the source tree when running from the build
-// tree, else under the installed data directory.
-Result<std::string> find_data_dir(DataKind kind);
+// The directory of snm's sieve scripts and their settings template: in the
+// source tree when running from the build tree, else the installed one.
+Result<std::string> find_sieve_scripts_dir();
 
 }  // namespace snm::ctl

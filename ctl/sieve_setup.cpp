@@ -42,10 +42,8 @@ std::string junk_mailbox(const Config& config) {
 
 // Pigeonhole's settings for snm: the template with its placeholders filled,
 // loading the plugins from `plugin_dir`.
-Result<std::string> render_settings(const Config& c, const Deployment& d, const fs::path& scripts,
+Result<std::string> render_settings(const Config& c, const Deployment& d, const std::string& settings_template,
                                     const std::string& plugin_dir) {
-    auto text = read_file(scripts / kSettingsTemplate);
-    if (!text) return text.error();
     const std::pair<const char*, std::string> values[] = {
         {"@SIEVE_PLUGIN_DIR@", plugin_dir},
         {"@SIEVE_SCRIPT_DIR@", global_sieve_dir(c)},
@@ -53,7 +51,7 @@ Result<std::string> render_settings(const Config& c, const Deployment& d, const 
         {"@LEARN_CONTROLLER@", "unix:" + d.rspamd_controller_socket()},
         {"@LEARN_PASSWORD_FILE@", controller_password_file(c)},
     };
-    std::string out = *text;
+    std::string out = settings_template;
     for (const auto& [name, value] : values)
         for (auto at = out.find(name); at != std::string::npos; at = out.find(name, at + value.size()))
             out.replace(at, std::string_view(name).size(), value);
@@ -89,33 +87,39 @@ Status sievec(const std::string& config, const std::string& script) {
     return Error{output.empty() ? "sievec failed" : output};
 }
 
+struct Script {
+    std::string installed;  // final path
+    std::string text;
+    std::string what;       // "the global script X" or "the sieveScript of A", for errors
+};
+
+}  // namespace
+
 // A scratch directory for sievec: a minimal Dovecot configuration (the
 // sieve settings only) and a plugin directory linking Pigeonhole's plugins
 // beside snm's (from the build tree or the installed one), so scripts
 // compile wherever the runtime configuration will load the plugin from.
 class ScratchCompiler {
 public:
-    static Result<ScratchCompiler> create(const Config& c, const Deployment& d) {
-        auto scripts_dir = find_data_dir(DataKind::SieveScripts);
-        if (!scripts_dir) return scripts_dir.error();
+    static Result<std::shared_ptr<const ScratchCompiler>> create(const Config& c, const Deployment& d,
+                                                                  const std::string& settings_template) {
         auto plugin = find_program(ProgramKind::SievePlugin);
         if (!plugin) return plugin.error();
         char pattern[] = "/tmp/snmctl-sieve-XXXXXX";
         if (!::mkdtemp(pattern)) return Error{fmt::format("cannot create a scratch directory: {}", std::strerror(errno))};
-        ScratchCompiler compiler(pattern);
-        const fs::path plugins = compiler.directory_ / "plugins";
+        std::shared_ptr<ScratchCompiler> compiler(new ScratchCompiler(pattern));
+        const fs::path plugins = compiler->directory_ / "plugins";
         if (auto linked = link_sieve_plugins(plugins.string(), *plugin); !linked) return linked.error();
-        auto settings = render_settings(c, d, *scripts_dir, plugins.string());
+        auto settings = render_settings(c, d, settings_template, plugins.string());
         if (!settings) return settings.error();
-        compiler.config_ = (compiler.directory_ / "dovecot.conf").string();
-        std::ofstream out(compiler.config_);
+        compiler->config_ = (compiler->directory_ / "dovecot.conf").string();
+        std::ofstream out(compiler->config_);
         out << "# scratch configuration for sievec, written by snmctl\n" << *settings;
-        if (!out) return Error{fmt::format("cannot write {}", compiler.config_)};
-        return compiler;
+        if (!out) return Error{fmt::format("cannot write {}", compiler->config_)};
+        return std::shared_ptr<const ScratchCompiler>(std::move(compiler));
     }
-    ScratchCompiler(ScratchCompiler&& other) noexcept : directory_(std::move(other.directory_)), config_(other.config_) {
-        other.directory_.clear();
-    }
+    ScratchCompiler(const ScratchCompiler&) = delete;
+    ScratchCompiler& operator=(const ScratchCompiler&) = delete;
     ~ScratchCompiler() {
         std::error_code ignored;
         if (!directory_.empty()) fs::remove_all(directory_, ignored);
@@ -128,14 +132,6 @@ private:
     fs::path directory_;
     std::string config_;
 };
-
-struct Script {
-    std::string installed;  // final path
-    std::string text;
-    std::string what;       // "the global script X" or "the sieveScript of A", for errors
-};
-
-}  // namespace
 
 std::string global_sieve_dir(const Config& config) { return config.stateDirectory + "/sieve/global"; }
 
@@ -154,9 +150,11 @@ Status link_sieve_plugins(const std::string& directory, const std::string& plugi
 }
 
 Result<SieveFiles> prepare_sieve(const Config& c, const Deployment& d) {
-    auto scripts_dir = find_data_dir(DataKind::SieveScripts);
+    auto scripts_dir = find_sieve_scripts_dir();
     if (!scripts_dir) return scripts_dir.error();
-    auto settings = render_settings(c, d, *scripts_dir, d.sieve_plugin_dir);
+    auto settings_template = read_file(fs::path(*scripts_dir) / kSettingsTemplate);
+    if (!settings_template) return settings_template.error();
+    auto settings = render_settings(c, d, *settings_template, d.sieve_plugin_dir);
     if (!settings) return settings.error();
 
     std::vector<Script> scripts;
@@ -171,16 +169,17 @@ Result<SieveFiles> prepare_sieve(const Config& c, const Deployment& d) {
                                fmt::format("the sieveScript of login account {}", account.address)});
 
     // Compile every script in a scratch directory first.
-    auto compiler = ScratchCompiler::create(c, d);
+    auto compiler = ScratchCompiler::create(c, d, *settings_template);
     if (!compiler) return compiler.error();
     for (std::size_t i = 0; i < scripts.size(); ++i) {
-        const auto path = (compiler->directory() / fmt::format("script{}.sieve", i)).string();
+        const auto path = ((*compiler)->directory() / fmt::format("script{}.sieve", i)).string();
         std::ofstream(path) << scripts[i].text;
-        if (auto compiled = compiler->compile(path); !compiled)
+        if (auto compiled = (*compiler)->compile(path); !compiled)
             return Error{fmt::format("{} does not compile: {}", scripts[i].what, compiled.error().message)};
     }
 
     SieveFiles out;
+    out.compiler = *compiler;
     out.files.push_back({d.dovecot_dir + "/sieve.conf", *settings, 0644});
     for (const auto& script : scripts) {
         out.files.push_back({script.installed, script.text, 0644});
@@ -189,11 +188,9 @@ Result<SieveFiles> prepare_sieve(const Config& c, const Deployment& d) {
     return out;
 }
 
-Status compile_installed_scripts(const Config& c, const Deployment& d, const std::vector<std::string>& scripts) {
-    auto compiler = ScratchCompiler::create(c, d);
-    if (!compiler) return compiler.error();
-    for (const auto& script : scripts)
-        if (auto compiled = compiler->compile(script); !compiled)
+Status compile_installed_scripts(const SieveFiles& sieve) {
+    for (const auto& script : sieve.to_compile)
+        if (auto compiled = sieve.compiler->compile(script); !compiled)
             return Error{fmt::format("compiling {} failed: {}", script, compiled.error().message)};
     return success();
 }

@@ -10,6 +10,7 @@
 // they are compiled there once more (same input, same result).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,17 +22,22 @@
 
 namespace snm::ctl {
 
+// sievec with snm's sieve settings and plugins, in a scratch directory
+// (sieve_setup.cpp).
+class ScratchCompiler;
+
 struct SieveFiles {
     RenderedFiles files;                 // settings, scripts
     std::vector<std::string> to_compile; // installed script paths, compiled after commit
+    std::shared_ptr<const ScratchCompiler> compiler;  // the one that checked them
 };
 
 // Renders the settings and scripts and checks that every script compiles.
 Result<SieveFiles> prepare_sieve(const Config& config, const Deployment& deployment);
 
-// Compiles the installed scripts in place (after StagedFiles::commit).
-Status compile_installed_scripts(const Config& config, const Deployment& deployment,
-                                 const std::vector<std::string>& scripts);
+// Compiles the installed scripts in place (after StagedFiles::commit), with
+// the compiler that checked them.
+Status compile_installed_scripts(const SieveFiles& sieve);
 
 // Where the global scripts are installed.
 std::string global_sieve_dir(const Config& config);
