@@ -3,13 +3,11 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "cdb_file.hpp"
 #include "result.hpp"
-#include "snapshot_layout.hpp"
 
 namespace snm {
 
@@ -17,19 +15,13 @@ class AccountsSnapshot {
 public:
     static Result<std::shared_ptr<const AccountsSnapshot>> open(const std::string& path);
 
-    // "{SCHEME}hash" of `user` (any case), or nullopt for an unknown user.
-    std::optional<std::string_view> password(std::string_view user) const {
-        return file_->find_folded(layout::kPassword, user);
-    }
-    // Tab-separated Dovecot userdb fields ("home=…\tmail=…\tuid=…").
-    std::optional<std::string_view> userdb_fields(std::string_view user) const {
-        return file_->find_folded(layout::kUserdb, user);
-    }
-    // Calls visit(user) for every account, for userdb iteration.
-    template <typename Visitor>
-    void for_each_user(Visitor&& visit) const {
-        file_->for_each(layout::kUserdb, [&](std::string_view user, std::string_view) { visit(user); });
-    }
+    // "{SCHEME}hash" of `user` (any case) into `value`.
+    Find password(std::string_view user, std::string& value) const;
+    // Tab-separated Dovecot userdb fields ("home=…\tmail=…\tuid=…") into `value`.
+    Find userdb_fields(std::string_view user, std::string& value) const;
+    // The next account after `position`, for userdb iteration; false at the
+    // end or on a read error (then position.failed is true).
+    bool next_user(CdbFile::Position& position, std::string& user) const;
 
     const CdbFile& file() const { return *file_; }
 

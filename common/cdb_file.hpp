@@ -1,19 +1,29 @@
-// cdb_file.hpp — a snapshot file: a constant database (tinycdb) mapped into
-// memory, with a format stamp checked on open.
+// cdb_file.hpp — a snapshot file: a constant database (tinycdb's format)
+// with a format stamp checked on open; and the builder that writes one.
 //
-// Lookups return views into the mapping and allocate nothing; they are safe
-// from several threads at once (each lookup works on its own copy of the
-// small tinycdb cursor). The mapping lives as long as the CdbFile, so a
-// reader holding a shared_ptr keeps an old snapshot valid after the file on
-// disk has been replaced.
+// A small file is mapped (fastest); a large one is read with pread(2)
+// through the page cache, so a process's memory stays a few kilobytes
+// whatever the number of accounts. Two readers need that: Dovecot caps its
+// auth processes' address space (vsz_limit, 256 MB by default) and a
+// mapping counts in full — the accounts snapshot of a million accounts is
+// ≈350 MB, and a switch holds two for a moment; and snm-policyd, whose
+// resident set would otherwise grow to the routing snapshot's size as
+// lookups touch its pages. A read lookup costs two small preads (the hash
+// slots, then the record), a few microseconds more than in a mapping.
+//
+// Lookups copy the value into a caller's buffer, which a caller reuses, so
+// they allocate nothing in the steady state. Safe from several threads
+// (nothing shared is written). Every offset read from the file is checked
+// against its size: a corrupt file gives Find::Failed, never a wild read.
+// A reader holding a shared_ptr keeps an old snapshot readable after the
+// file on disk has been replaced.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cdb.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,44 +37,60 @@ inline constexpr std::size_t kMaxLookupKey = 512;
 // Meta keys start with '#', which no address or domain does.
 inline constexpr std::string_view kFormatKey = "#format";
 
+// Files up to this size are mapped, larger ones read (see above).
+inline constexpr std::uint64_t kMaxMappedBytes = 32u << 20;
+
+// kMaxMappedBytes, or less under a process address-space limit
+// (RLIMIT_AS): during a switch two snapshots are open at once.
+std::uint64_t default_map_limit();
+
+enum class Find { Found, NotFound, Failed };
+
 class CdbFile {
 public:
-    // Maps `path` and checks its "#format" stamp equals `expected_format`
-    // (e.g. "snm-accounts 1"). Errors name the path and what to do.
-    static Result<std::shared_ptr<const CdbFile>> open(const std::string& path, std::string_view expected_format);
+    // Opens `path` (mapped if it has at most `map_limit` bytes) and checks
+    // its "#format" stamp equals `expected_format` (e.g. "snm-accounts 1").
+    // Errors name the path and what to do.
+    static Result<std::shared_ptr<const CdbFile>> open(const std::string& path, std::string_view expected_format,
+                                                       std::uint64_t map_limit = default_map_limit());
 
     ~CdbFile();
     CdbFile(const CdbFile&) = delete;
     CdbFile& operator=(const CdbFile&) = delete;
 
-    std::optional<std::string_view> find(std::string_view key) const;
-    // Looks up prefix + lower-cased `name` without allocating. Names longer
-    // than kMaxLookupKey are never found.
-    std::optional<std::string_view> find_folded(std::string_view prefix, std::string_view name) const;
+    // The value of `key` into `value` (its previous content is replaced).
+    // Keys longer than kMaxLookupKey are never found.
+    Find find(std::string_view key, std::string& value) const;
+    // The same for prefix + lower-cased `name`.
+    Find find_folded(std::string_view prefix, std::string_view name, std::string& value) const;
 
-    // Calls visit(key, value) for every record whose key starts with `prefix`,
-    // in file order.
-    template <typename Visitor>
-    void for_each(std::string_view prefix, Visitor&& visit) const {
-        unsigned position;
-        cdb_seqinit(&position, &cdb_);
-        cdb cursor = cdb_;
-        while (cdb_seqnext(&position, &cursor) > 0) {
-            std::string_view key(static_cast<const char*>(cdb_getkey(&cursor)), cdb_keylen(&cursor));
-            if (!key.starts_with(prefix)) continue;
-            visit(key.substr(prefix.size()),
-                  std::string_view(static_cast<const char*>(cdb_getdata(&cursor)), cdb_datalen(&cursor)));
-        }
-    }
+    // Sequential reading of every record, in file order. Start with
+    // Position{}; next() returns false at the end or on a read error (then
+    // position.failed is true).
+    struct Position {
+        std::uint32_t offset = 0;  // 0: not started
+        bool failed = false;
+    };
+    bool next(Position& position, std::string& key, std::string& value) const;
 
     const std::string& path() const { return path_; }
-    std::size_t size_bytes() const { return cdb_.cdb_fsize; }
+    std::uint64_t size_bytes() const { return size_; }
+    bool mapped() const { return map_ != nullptr; }
 
 private:
     CdbFile() = default;
+    // Copies `size` bytes at `offset` into `buffer`; false when out of bounds or unreadable.
+    bool read_at(std::uint64_t offset, void* buffer, std::size_t size) const;
+    // `size` bytes at `offset`: in the mapping, or read into `buffer`; nullptr as read_at's false.
+    const unsigned char* bytes_at(std::uint64_t offset, std::size_t size, unsigned char* buffer) const;
+
+    static constexpr std::size_t kTables = 256;
     std::string path_;
     int fd_ = -1;
-    mutable cdb cdb_{};
+    const char* map_ = nullptr;  // the whole file, when mapped
+    std::uint64_t size_ = 0;
+    std::uint32_t records_end_ = 0;  // records lie in [header, records_end_)
+    std::array<std::uint32_t, 2 * kTables> header_{};  // (table position, slot count) per table
 };
 
 // Builds a CDB into an open file descriptor (tinycdb's cdb_make).

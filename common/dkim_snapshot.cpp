@@ -39,7 +39,14 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
         return Error{fmt::format("snapshot {}: {} is malformed; run `snmctl apply`", path, what), true};
     };
 
-    const auto canonicalization = split((*file)->find(layout::kCanonicalization).value_or(""), '/');
+    // A record's value, or "" when it is absent or unreadable (then the checks below fail).
+    std::string value;
+    const auto record = [&](std::string_view key) -> const std::string& {
+        if ((*file)->find(key, value) != Find::Found) value.clear();
+        return value;
+    };
+
+    const auto canonicalization = split(record(layout::kCanonicalization), '/');
     if (canonicalization.size() != 2) return corrupt("the canonicalization");
     auto header = parse_canonicalization(canonicalization[0]);
     auto body = parse_canonicalization(canonicalization[1]);
@@ -47,18 +54,21 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
     snapshot->header_canonicalization = *header;
     snapshot->body_canonicalization = *body;
 
-    const auto on_error = (*file)->find(layout::kOnError).value_or("");
+    const std::string& on_error = record(layout::kOnError);
     if (on_error == "tempfail") snapshot->on_error = DkimOnError::Tempfail;
     else if (on_error == "accept") snapshot->on_error = DkimOnError::Accept;
     else return corrupt("the on-error setting");
 
-    if (auto networks = (*file)->find(layout::kInternalNetworks); networks && !networks->empty())
-        for (auto network : split(*networks, ',')) snapshot->internal_networks.emplace_back(network);
+    if (const std::string& networks = record(layout::kInternalNetworks); !networks.empty())
+        for (auto network : split(networks, ',')) snapshot->internal_networks.emplace_back(network);
 
     bool malformed = false;
-    (*file)->for_each(layout::kSigningDomain, [&](std::string_view domain, std::string_view records) {
-        auto& keys = snapshot->domains_[std::string(domain)];
-        for (auto line : split(records, '\n')) {
+    CdbFile::Position position;
+    std::string key;
+    while ((*file)->next(position, key, value)) {
+        if (!key.starts_with(layout::kSigningDomain)) continue;
+        auto& keys = snapshot->domains_[key.substr(layout::kSigningDomain.size())];
+        for (auto line : split(value, '\n')) {
             if (line.empty()) continue;
             const auto fields = split(line, '\t');
             if (fields.size() != 3 || (fields[1] != "rsa" && fields[1] != "ed25519")) {
@@ -68,7 +78,8 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
             keys.push_back({std::string(fields[0]), fields[1] == "rsa" ? DkimAlgorithm::Rsa : DkimAlgorithm::Ed25519,
                             std::string(fields[2])});
         }
-    });
+    }
+    if (position.failed) return corrupt("the file");
     if (malformed) return corrupt("a selector record");
     return std::shared_ptr<const DkimSnapshot>(std::move(snapshot));
 }

@@ -71,6 +71,14 @@ void append_unique(std::string& out, std::string_view items) {
     }
 }
 
+// A lookup's intermediate record (an alias before its extension is added,
+// one owner list of several, a value only tested for presence): one buffer
+// per thread, reused, so lookups stay allocation-free and thread-safe.
+std::string& record_buffer() {
+    thread_local std::string record;
+    return record;
+}
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -82,28 +90,36 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-Result<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::open(const std::string& path) {
-    auto file = CdbFile::open(path, layout::kRoutingFormat);
+Result<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::open(const std::string& path,
+                                                                     std::uint64_t map_limit) {
+    auto file = CdbFile::open(path, layout::kRoutingFormat, map_limit);
     if (!file) return file.error();
     std::shared_ptr<RoutingSnapshot> snapshot(new RoutingSnapshot(std::move(file.value())));
-    snapshot->delimiter_ = snapshot->file_->find(layout::kDelimiter).value_or("");
+    const auto unreadable = [&](std::string_view what) {
+        return Error{fmt::format("snapshot {}: {} is unreadable; run `snmctl apply`", path, what), true};
+    };
+    if (snapshot->file_->find(layout::kDelimiter, snapshot->delimiter_) == Find::Failed)
+        return unreadable("the recipient delimiter");
 
+    std::string record;
     std::size_t count = 0;
-    const auto count_text = snapshot->file_->find(layout::kRegexCount).value_or("0");
-    std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    if (const auto found = snapshot->file_->find(layout::kRegexCount, record); found == Find::Failed)
+        return unreadable("the regexp alias count");
+    else if (found == Find::Found)
+        std::from_chars(record.data(), record.data() + record.size(), count);
     for (std::size_t i = 0; i < count; ++i) {
-        const auto record = snapshot->file_->find(std::string(layout::kRegexAlias) + std::to_string(i));
-        const auto tab = record ? record->find('\t') : std::string_view::npos;
-        if (tab == std::string_view::npos)
+        const auto found = snapshot->file_->find(std::string(layout::kRegexAlias) + std::to_string(i), record);
+        const auto tab = found == Find::Found ? record.find('\t') : std::string::npos;
+        if (tab == std::string::npos)
             return Error{fmt::format("snapshot {}: regexp alias {} is missing or malformed; run `snmctl apply`", path, i), true};
-        const auto entry = record->substr(0, tab);  // "/pattern/flags"
+        const std::string_view entry = std::string_view(record).substr(0, tab);  // "/pattern/flags"
         const auto close = entry.rfind('/');
         const std::string pattern(entry.substr(1, close - 1));
         auto alias = std::make_unique<RegexAlias>();
         // Postfix regexp tables are case-insensitive by default.
         if (regcomp(&alias->compiled, pattern.c_str(), REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
             return Error{fmt::format("snapshot {}: regexp alias `{}` does not compile", path, entry), true};
-        alias->account = std::string(record->substr(tab + 1));
+        alias->account = record.substr(tab + 1);
         snapshot->regex_aliases_.push_back(std::move(alias));
     }
     return std::shared_ptr<const RoutingSnapshot>(std::move(snapshot));
@@ -137,102 +153,109 @@ const RoutingSnapshot::RegexAlias* RoutingSnapshot::matching_regex(std::string_v
     return nullptr;
 }
 
-bool RoutingSnapshot::is_local_domain(std::string_view domain) const {
-    return file_->find_folded(layout::kDomain, domain).has_value();
+Find RoutingSnapshot::is_local_domain(std::string_view domain) const {
+    return file_->find_folded(layout::kDomain, domain, record_buffer());
 }
 
-std::optional<std::string_view> RoutingSnapshot::find_address(std::string_view prefix, std::string_view address) const {
-    if (auto found = file_->find_folded(prefix, address)) return found;
+Find RoutingSnapshot::find_address(std::string_view prefix, std::string_view address, std::string& out) const {
+    if (const auto found = file_->find_folded(prefix, address, out); found != Find::NotFound) return found;
     std::string_view base_local, extension;
     AddressBuffer base;
     if (split_extension(address, base_local, extension) && base.assign(base_local, domain_of(address)))
-        return file_->find_folded(prefix, base.view());
-    return std::nullopt;
+        return file_->find_folded(prefix, base.view(), out);
+    return Find::NotFound;
 }
 
-std::optional<std::string_view> RoutingSnapshot::mailbox(std::string_view address) const {
-    return find_address(layout::kMailbox, address);
+Find RoutingSnapshot::mailbox(std::string_view address, std::string& out) const {
+    return find_address(layout::kMailbox, address, out);
 }
 
-std::optional<std::string_view> RoutingSnapshot::send_only_message(std::string_view address) const {
-    return find_address(layout::kSendOnly, address);
+Find RoutingSnapshot::send_only_message(std::string_view address, std::string& out) const {
+    return find_address(layout::kSendOnly, address, out);
 }
 
-bool RoutingSnapshot::resolve_alias(std::string_view address, std::string& out) const {
+Find RoutingSnapshot::resolve_alias(std::string_view address, std::string& out) const {
     out.clear();
     const auto domain = domain_of(address);
-    if (domain.empty()) return false;
+    if (domain.empty()) return Find::NotFound;
+    std::string& record = record_buffer();
     // 1. The exact address: aliases, extraVirtualAliases, forwards.
-    if (auto exact = file_->find_folded(layout::kAlias, address)) {
-        out.append(*exact);
-        return true;
-    }
+    if (const auto exact = file_->find_folded(layout::kAlias, address, out); exact != Find::NotFound) return exact;
     // 2. An existing mailbox is delivered as it is, never to a catch-all.
-    if (file_->find_folded(layout::kMailbox, address)) return false;
+    if (const auto mailbox = file_->find_folded(layout::kMailbox, address, record); mailbox != Find::NotFound)
+        return mailbox == Find::Found ? Find::NotFound : Find::Failed;
     // 3. The same without the recipient-delimiter extension.
     std::string_view base_local, extension;
     AddressBuffer base;
     if (split_extension(address, base_local, extension) && base.assign(base_local, domain)) {
-        if (auto alias = file_->find_folded(layout::kAlias, base.view())) {
-            append_with_extension(out, *alias, extension);
+        if (const auto alias = file_->find_folded(layout::kAlias, base.view(), record); alias == Find::Found) {
+            append_with_extension(out, record, extension);
             for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-            return true;
+            return Find::Found;
+        } else if (alias == Find::Failed) {
+            return Find::Failed;
         }
-        if (file_->find_folded(layout::kMailbox, base.view())) return false;
+        if (const auto mailbox = file_->find_folded(layout::kMailbox, base.view(), record); mailbox != Find::NotFound)
+            return mailbox == Find::Found ? Find::NotFound : Find::Failed;
     }
     // 4. Regexp aliases (aliasesRegexp), in declaration order.
     if (const auto* alias = matching_regex(address)) {
         out.append(alias->account);
-        return true;
+        return Find::Found;
     }
     // 5. The domain's catch-all.
-    if (auto catch_all = file_->find_folded(layout::kCatchAll, domain)) {
-        out.append(*catch_all);
-        return true;
-    }
-    return false;
+    return file_->find_folded(layout::kCatchAll, domain, out);
 }
 
-bool RoutingSnapshot::sender_owners(std::string_view address, std::string& out) const {
+Find RoutingSnapshot::sender_owners(std::string_view address, std::string& out) const {
     out.clear();
     const auto domain = domain_of(address);
-    if (domain.empty()) return false;
-    if (auto owners = file_->find_folded(layout::kSenderOwners, address)) append_unique(out, *owners);
+    if (domain.empty()) return Find::NotFound;
+    std::string& record = record_buffer();
+    // Adds the owners recorded under `key`; false when the snapshot is unreadable.
+    const auto add_owners_of = [&](std::string_view key) {
+        const auto found = file_->find_folded(layout::kSenderOwners, key, record);
+        if (found == Find::Found) append_unique(out, record);
+        return found != Find::Failed;
+    };
+    if (!add_owners_of(address)) return Find::Failed;
     std::string_view base_local, extension;
     AddressBuffer base;
-    if (split_extension(address, base_local, extension) && base.assign(base_local, domain))
-        if (auto owners = file_->find_folded(layout::kSenderOwners, base.view())) append_unique(out, *owners);
+    if (split_extension(address, base_local, extension) && base.assign(base_local, domain) &&
+        !add_owners_of(base.view()))
+        return Find::Failed;
     // "@domain" owners: an `@domain` alias or extraVirtualAliases entry.
     AddressBuffer whole_domain;
-    if (whole_domain.assign("", domain))
-        if (auto owners = file_->find_folded(layout::kSenderOwners, whole_domain.view())) append_unique(out, *owners);
+    if (whole_domain.assign("", domain) && !add_owners_of(whole_domain.view())) return Find::Failed;
     if (const auto* alias = matching_regex(address)) append_unique(out, alias->account);
-    return !out.empty();
+    return out.empty() ? Find::NotFound : Find::Found;
 }
 
-bool RoutingSnapshot::owns_sender(std::string_view login, std::string_view address, std::string& scratch) const {
-    if (!sender_owners(address, scratch)) return false;
+Find RoutingSnapshot::owns_sender(std::string_view login, std::string_view address, std::string& scratch) const {
+    if (const auto owners = sender_owners(address, scratch); owners != Find::Found) return owners;
     std::size_t start = 0;
     const std::string_view owners(scratch);
     while (start <= owners.size()) {
         auto end = owners.find(',', start);
         if (end == std::string_view::npos) end = owners.size();
-        if (equals_ignoring_case(owners.substr(start, end - start), login)) return true;
+        if (equals_ignoring_case(owners.substr(start, end - start), login)) return Find::Found;
         start = end + 1;
     }
-    return false;
+    return Find::NotFound;
 }
 
-bool RoutingSnapshot::is_rejected_sender(std::string_view address) const {
-    if (file_->find_folded(layout::kRejectSender, address)) return true;
+Find RoutingSnapshot::is_rejected_sender(std::string_view address) const {
+    std::string& record = record_buffer();
+    if (const auto found = file_->find_folded(layout::kRejectSender, address, record); found != Find::NotFound)
+        return found;
     AddressBuffer whole_domain;
     const auto domain = domain_of(address);
-    return !domain.empty() && whole_domain.assign("", domain) &&
-           file_->find_folded(layout::kRejectSender, whole_domain.view()).has_value();
+    if (domain.empty() || !whole_domain.assign("", domain)) return Find::NotFound;
+    return file_->find_folded(layout::kRejectSender, whole_domain.view(), record);
 }
 
-bool RoutingSnapshot::is_rejected_recipient(std::string_view address) const {
-    return find_address(layout::kRejectRecipient, address).has_value();
+Find RoutingSnapshot::is_rejected_recipient(std::string_view address) const {
+    return find_address(layout::kRejectRecipient, address, record_buffer());
 }
 
 }  // namespace snm

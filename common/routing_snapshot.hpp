@@ -9,13 +9,14 @@
 // before mailbox before regexp alias before catch-all (an existing address
 // always wins over a catch-all), extension propagation onto alias results.
 // Answers are written into a caller's buffer, which a daemon reuses, so a
-// lookup allocates nothing in the steady state.
+// lookup allocates nothing in the steady state. Every lookup answers
+// Find::Found (for a yes/no question: yes), Find::NotFound, or Find::Failed
+// when the snapshot could not be read (the caller answers "try again").
 #pragma once
 
 #include <regex.h>
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,29 +28,31 @@ namespace snm {
 
 class RoutingSnapshot {
 public:
-    static Result<std::shared_ptr<const RoutingSnapshot>> open(const std::string& path);
+    // `map_limit`: see CdbFile::open.
+    static Result<std::shared_ptr<const RoutingSnapshot>> open(const std::string& path,
+                                                               std::uint64_t map_limit = default_map_limit());
     ~RoutingSnapshot();
     RoutingSnapshot(const RoutingSnapshot&) = delete;
     RoutingSnapshot& operator=(const RoutingSnapshot&) = delete;
 
     // virtual_mailbox_domains
-    bool is_local_domain(std::string_view domain) const;
-    // virtual_mailbox_maps: the account's maildir ("domain/local/") for an
-    // address or its extension-less base; nullopt when it is no mailbox.
-    std::optional<std::string_view> mailbox(std::string_view address) const;
-    // The reject message of a send-only account receiving at `address`.
-    std::optional<std::string_view> send_only_message(std::string_view address) const;
+    Find is_local_domain(std::string_view domain) const;
+    // virtual_mailbox_maps: the account's maildir ("domain/local/") of an
+    // address or its extension-less base, into `out`.
+    Find mailbox(std::string_view address, std::string& out) const;
+    // The reject message of a send-only account receiving at `address`, into `out`.
+    Find send_only_message(std::string_view address, std::string& out) const;
     // virtual_alias_maps: the destinations of `address`, comma-separated,
-    // into `out`. False when no alias applies (the address is delivered as it is).
-    bool resolve_alias(std::string_view address, std::string& out) const;
+    // into `out`. NotFound when no alias applies (the address is delivered as it is).
+    Find resolve_alias(std::string_view address, std::string& out) const;
     // smtpd_sender_login_maps: the logins that may use `address` as sender,
-    // comma-separated, into `out`. False when nobody owns it.
-    bool sender_owners(std::string_view address, std::string& out) const;
+    // comma-separated, into `out`. NotFound when nobody owns it.
+    Find sender_owners(std::string_view address, std::string& out) const;
     // Whether `login` may send as `address`; `scratch` is a reusable buffer.
-    bool owns_sender(std::string_view login, std::string_view address, std::string& scratch) const;
+    Find owns_sender(std::string_view login, std::string_view address, std::string& scratch) const;
     // rejectSender / rejectRecipients (for unauthenticated mail).
-    bool is_rejected_sender(std::string_view address) const;
-    bool is_rejected_recipient(std::string_view address) const;
+    Find is_rejected_sender(std::string_view address) const;
+    Find is_rejected_recipient(std::string_view address) const;
 
     std::string_view recipient_delimiter() const { return delimiter_; }
     const CdbFile& file() const { return *file_; }
@@ -64,11 +67,11 @@ private:
     bool split_extension(std::string_view address, std::string_view& base_local, std::string_view& extension) const;
     const RegexAlias* matching_regex(std::string_view address) const;
     // The record under prefix + `address`, or else under prefix + its
-    // extension-less base ("user+tag@d" -> "user@d").
-    std::optional<std::string_view> find_address(std::string_view prefix, std::string_view address) const;
+    // extension-less base ("user+tag@d" -> "user@d"), into `out`.
+    Find find_address(std::string_view prefix, std::string_view address, std::string& out) const;
 
     std::shared_ptr<const CdbFile> file_;
-    std::string_view delimiter_;
+    std::string delimiter_;
     std::vector<std::unique_ptr<RegexAlias>> regex_aliases_;
 };
 

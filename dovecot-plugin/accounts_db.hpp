@@ -17,29 +17,10 @@
 #include <string>
 #include <string_view>
 
-#include "cdb_reader.hpp"
+#include "accounts_snapshot.hpp"
 #include "snapshot_source.hpp"
 
 namespace snm::dovecot {
-
-// One accounts snapshot (common/snapshot_layout.hpp's accounts.cdb), read
-// with pread: see cdb_reader.hpp for why it is not mapped.
-class AccountsFile {
-public:
-    static Result<std::shared_ptr<const AccountsFile>> open(const std::string& path);
-
-    // "{SCHEME}hash" of `user` (any case) into `value`.
-    CdbReader::Find password(std::string_view user, std::string& value) const;
-    // Tab-separated userdb fields of `user` into `value`.
-    CdbReader::Find userdb_fields(std::string_view user, std::string& value) const;
-    // The next account after `position`, for iteration; false at the end.
-    bool next_user(CdbReader::Position& position, std::string& user) const;
-
-private:
-    explicit AccountsFile(std::shared_ptr<const CdbReader> reader) : reader_(std::move(reader)) {}
-    CdbReader::Find find_folded(std::string_view prefix, std::string_view user, std::string& value) const;
-    std::shared_ptr<const CdbReader> reader_;
-};
 
 enum class Lookup {
     Found,
@@ -56,14 +37,14 @@ struct AccountRecord {
 // are never held in memory at once).
 class UserCursor {
 public:
-    explicit UserCursor(std::shared_ptr<const AccountsFile> file) : file_(std::move(file)) {}
+    explicit UserCursor(std::shared_ptr<const AccountsSnapshot> file) : file_(std::move(file)) {}
     // The next account, or nullopt at the end (or on a read error).
     std::optional<std::string> next() noexcept;
     bool failed() const { return position_.failed; }
 
 private:
-    std::shared_ptr<const AccountsFile> file_;
-    CdbReader::Position position_;
+    std::shared_ptr<const AccountsSnapshot> file_;
+    CdbFile::Position position_;
 };
 
 class AccountsDb {
@@ -93,14 +74,14 @@ public:
     const std::string& snapshot_path() const { return source_.path(); }
 
 private:
-    std::shared_ptr<const AccountsFile> current() noexcept;
+    std::shared_ptr<const AccountsSnapshot> current() noexcept;
     AccountRecord lookup(std::string_view user, bool password) noexcept;
 
     Logger log_;
-    SnapshotSource<AccountsFile> source_;
+    SnapshotSource<AccountsSnapshot> source_;
     // The snapshot whose unreadable record was last reported (once each).
-    std::atomic<const AccountsFile*> reported_read_error_{nullptr};
-    std::shared_ptr<const AccountsFile> last_refreshed_;
+    std::atomic<const AccountsSnapshot*> reported_read_error_{nullptr};
+    std::shared_ptr<const AccountsSnapshot> last_refreshed_;
 };
 
 // Calls visit(key, value) for each "key=value" of a tab-separated userdb

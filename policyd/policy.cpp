@@ -8,6 +8,11 @@ namespace {
 // Postfix's 4.x.x code for "try again later" and the text it shows.
 constexpr std::string_view kNoSnapshotAction = "DEFER_IF_PERMIT 4.3.0 routing data unavailable, try again later";
 
+PolicyDecision defer(std::string& action, std::string_view reason) {
+    action.assign(kNoSnapshotAction);
+    return {PolicyOutcome::Defer, reason};
+}
+
 PolicyDecision dunno(std::string& action) {
     action.assign("DUNNO");
     return {PolicyOutcome::Dunno, {}};
@@ -31,28 +36,32 @@ PolicyDecision decide_policy(const RoutingSnapshot* routing, const PolicyRequest
     const bool sender_stage = at_rcpt || request.protocol_state == "MAIL";
     const bool authenticated = !request.sasl_username.empty();
     if (!sender_stage) return dunno(action);
-    if (!routing) {
-        action.assign(kNoSnapshotAction);
-        return {PolicyOutcome::Defer, "no routing snapshot"};
-    }
+    if (!routing) return defer(action, "no routing snapshot");
+    constexpr std::string_view kUnreadable = "routing snapshot unreadable";
 
     if (sender_context && !request.sender.empty()) {
         if (authenticated) {
-            if (!routing->owns_sender(request.sasl_username, request.sender, scratch.owners)) {
+            const auto owned = routing->owns_sender(request.sasl_username, request.sender, scratch.owners);
+            if (owned == Find::Failed) return defer(action, kUnreadable);
+            if (owned == Find::NotFound) {
                 action.assign("553 5.7.1 not owned by user ");
                 action.append(request.sasl_username);
                 return {PolicyOutcome::Reject, "sender not owned by the login"};
             }
-        } else if (routing->is_rejected_sender(request.sender)) {
-            return reject(action, {}, "rejectSender");
+        } else if (const auto rejected = routing->is_rejected_sender(request.sender); rejected != Find::NotFound) {
+            return rejected == Find::Found ? reject(action, {}, "rejectSender") : defer(action, kUnreadable);
         }
     }
 
     if (recipient_context && at_rcpt && !request.recipient.empty()) {
-        if (const auto message = routing->send_only_message(request.recipient))
-            return reject(action, *message, "send-only account");
-        if (!authenticated && routing->is_rejected_recipient(request.recipient))
-            return reject(action, {}, "rejectRecipients");
+        if (const auto send_only = routing->send_only_message(request.recipient, scratch.answer);
+            send_only != Find::NotFound)
+            return send_only == Find::Found ? reject(action, scratch.answer, "send-only account")
+                                            : defer(action, kUnreadable);
+        if (!authenticated) {
+            if (const auto rejected = routing->is_rejected_recipient(request.recipient); rejected != Find::NotFound)
+                return rejected == Find::Found ? reject(action, {}, "rejectRecipients") : defer(action, kUnreadable);
+        }
     }
     return dunno(action);
 }

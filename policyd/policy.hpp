@@ -17,8 +17,8 @@
 //     not authenticated: rejectRecipients -> REJECT.
 //   any other or no policy_context: all of the above, sender first.
 //
-// Everything else is DUNNO. Without a routing snapshot the answer is
-// DEFER_IF_PERMIT: mail waits, nothing bounces.
+// Everything else is DUNNO. Without a routing snapshot, or when it cannot
+// be read, the answer is DEFER_IF_PERMIT: mail waits, nothing bounces.
 #pragma once
 
 #include <string>
@@ -34,7 +34,7 @@ enum class PolicyOutcome { Dunno, Reject, Defer };
 
 struct PolicyDecision {
     PolicyOutcome outcome = PolicyOutcome::Dunno;
-    std::string_view reason;  // for the log line: why (static text or a view into the snapshot)
+    std::string_view reason;  // for the log line: why (static text)
 };
 
 // Decides `request` and writes the action (the text after "action=") into

@@ -20,6 +20,22 @@ SocketmapOutcome not_found(std::string& reply) {
     return SocketmapOutcome::NotFound;
 }
 
+SocketmapOutcome temporary(std::string& reply, std::string_view reason) {
+    reply.assign("TEMP ");
+    reply.append(reason);
+    return SocketmapOutcome::Temporary;
+}
+
+// The reply to a lookup whose answer (when found) is in `data`.
+SocketmapOutcome reply_to(Find lookup, std::string& reply, std::string_view data) {
+    switch (lookup) {
+        case Find::Found: return found(reply, data);
+        case Find::NotFound: return not_found(reply);
+        case Find::Failed: break;
+    }
+    return temporary(reply, "routing snapshot unreadable (see snm-policyd's log)");
+}
+
 }  // namespace
 
 SocketmapOutcome answer_socketmap(const RoutingSnapshot* routing, std::string_view request, std::string& reply,
@@ -37,18 +53,13 @@ SocketmapOutcome answer_socketmap(const RoutingSnapshot* routing, std::string_vi
         reply.append(map.substr(0, 64)).append("\" (snm-policyd serves domains, mailboxes, aliases, senders)");
         return SocketmapOutcome::Permanent;
     }
-    if (!routing) {
-        reply.assign("TEMP routing snapshot unavailable (see snm-policyd's log)");
-        return SocketmapOutcome::Temporary;
-    }
-    if (map == "domains") return routing->is_local_domain(key) ? found(reply, key) : not_found(reply);
-    if (map == "mailboxes") {
-        const auto mailbox = routing->mailbox(key);
-        return mailbox ? found(reply, *mailbox) : not_found(reply);
-    }
-    if (map == "aliases")
-        return routing->resolve_alias(key, scratch.answer) ? found(reply, scratch.answer) : not_found(reply);
-    return routing->sender_owners(key, scratch.owners) ? found(reply, scratch.owners) : not_found(reply);
+    if (!routing) return temporary(reply, "routing snapshot unavailable (see snm-policyd's log)");
+    if (map == "domains") return reply_to(routing->is_local_domain(key), reply, key);
+    // The lookup first: it fills the buffer the reply is made from.
+    const Find lookup = map == "mailboxes" ? routing->mailbox(key, scratch.answer)
+                        : map == "aliases" ? routing->resolve_alias(key, scratch.answer)
+                                           : routing->sender_owners(key, scratch.answer);
+    return reply_to(lookup, reply, scratch.answer);
 }
 
 }  // namespace snm::policyd

@@ -7,7 +7,7 @@
 //   senders     smtpd_sender_login_maps   key: an address -> "login1,login2"
 //
 // A request is "<map> <key>"; the reply is "OK <data>", "NOTFOUND ",
-// "TEMP <reason>" (no snapshot: mail waits) or "PERM <reason>" (a map name
+// "TEMP <reason>" (no readable snapshot: mail waits) or "PERM <reason>" (a map name
 // Postfix should not have asked for). Postfix sends the full key only, so
 // extensions, catch-alls and "@domain" entries are resolved by the model.
 #pragma once

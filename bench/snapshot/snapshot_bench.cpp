@@ -298,10 +298,11 @@ int lookups(const Population& p, const std::string& state, std::size_t samples) 
         const auto& route = **routing;
         // The call under test, by kind.
         std::function<bool(std::size_t)> lookup;
-        if (kind.name.starts_with("account password")) lookup = [&](std::size_t i) { return acc.password(kind.keys[i]).has_value(); };
-        else if (kind.name.starts_with("account userdb")) lookup = [&](std::size_t i) { return acc.userdb_fields(kind.keys[i]).has_value(); };
-        else if (kind.name.starts_with("alias")) lookup = [&](std::size_t i) { return route.resolve_alias(kind.keys[i], out); };
-        else lookup = [&](std::size_t i) { return route.owns_sender(kind.logins[i], kind.keys[i], out); };
+        using snm::Find;
+        if (kind.name.starts_with("account password")) lookup = [&](std::size_t i) { return acc.password(kind.keys[i], out) == Find::Found; };
+        else if (kind.name.starts_with("account userdb")) lookup = [&](std::size_t i) { return acc.userdb_fields(kind.keys[i], out) == Find::Found; };
+        else if (kind.name.starts_with("alias")) lookup = [&](std::size_t i) { return route.resolve_alias(kind.keys[i], out) == Find::Found; };
+        else lookup = [&](std::size_t i) { return route.owns_sender(kind.logins[i], kind.keys[i], out) == Find::Found; };
 
         std::vector<std::uint64_t> ns(kind.keys.size());
         for (const char* pass : {"cold", "warm"}) {

@@ -1,5 +1,6 @@
 // snapshot_fixture.hpp — test helper: a temporary state directory and a
-// function compiling TOML text into it, as `snmctl apply` does.
+// function compiling TOML text into it, as `snmctl apply` does; a helper
+// writing account tables.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,11 @@ namespace snm::testing {
 
 inline const std::string kHash =
     "$6$/z4n8AQl6K$kiOkBTWlZfBd7PvF5GsJ8PmPgdZsFGN1jPGZufxxr60PoR0oUsrvzm2oQiflyz5ir9fFJ.d/zKm/NgLXNUsNX/";
+
+// A [loginAccounts."address"] table with the test hash and `extra` lines.
+inline std::string account_toml(const std::string& address, const std::string& extra = "") {
+    return "[loginAccounts.\"" + address + "\"]\nhashedPassword = \"" + kHash + "\"\n" + extra;
+}
 
 class StateDirectory : public ::testing::Test {
 protected:

@@ -9,23 +9,19 @@
 #include <fstream>
 
 #include "config_loader.hpp"
+#include "snapshot_fixture.hpp"
 
 using namespace snm;
 using ::testing::HasSubstr;
+using snm::testing::account_toml;
+using snm::testing::kHash;
 
 namespace {
-
-const std::string kHash =
-    "$6$/z4n8AQl6K$kiOkBTWlZfBd7PvF5GsJ8PmPgdZsFGN1jPGZufxxr60PoR0oUsrvzm2oQiflyz5ir9fFJ.d/zKm/NgLXNUsNX/";
 
 // A minimal valid file; tests append to it. Lines 1-2 are fqdn and domains.
 std::string base() {
     return "fqdn = \"mail.example.com\"\n"
            "domains = [\"example.com\", \"example2.com\"]\n";
-}
-
-std::string account(const std::string& address, const std::string& extra = "") {
-    return "[loginAccounts.\"" + address + "\"]\nhashedPassword = \"" + kHash + "\"\n" + extra;
 }
 
 LoadedConfig load(const std::string& text) { return load_config_text(text, "snm.toml"); }
@@ -68,7 +64,7 @@ TEST(ConfigLoader, GoldenSeedReadmeExampleIsValid) {
 }
 
 TEST(ConfigLoader, DefaultsAreSnms) {
-    auto loaded = load(base() + account("user1@example.com"));
+    auto loaded = load(base() + account_toml("user1@example.com"));
     ASSERT_TRUE(loaded.config);
     const Config& c = *loaded.config;
     EXPECT_TRUE(c.enableImap);
@@ -101,7 +97,7 @@ TEST(ConfigLoader, ReportsTomlSyntaxErrorsWithPosition) {
 TEST(ConfigLoader, SuggestsTheNearestKnownKey) {
     EXPECT_EQ(only_error(base() + "dkimSelectr = \"x\"\n"),
               "snm.toml:3:1: error: unknown option `dkimSelectr` in the top level; did you mean `dkimSelector`?");
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "alias = [\"a@example.com\"]\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "alias = [\"a@example.com\"]\n")),
                 HasSubstr("snm.toml:5:1: error: unknown option `alias` in login account `user1@example.com`; did you mean `aliases`?"));
     EXPECT_THAT(only_error(base() + "zzzzqqq = 1\n"), HasSubstr("unknown option `zzzzqqq` in the top level"));
 }
@@ -122,53 +118,53 @@ TEST(ConfigLoader, ReportsEveryErrorNotJustTheFirst) {
 }
 
 TEST(ConfigLoader, RejectsAnAddressOutsideTheDomains) {
-    EXPECT_THAT(only_error(base() + account("user1@example.org")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.org")),
                 HasSubstr("snm.toml:3:16: error: login account `user1@example.org` is in domain `example.org`, which is not in `domains`"));
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@other.org\"]\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "aliases = [\"info@other.org\"]\n")),
                 HasSubstr("snm.toml:5:12: error: alias `info@other.org` is in domain `other.org`"));
 }
 
 TEST(ConfigLoader, RejectsACatchAllDomainOutsideTheDomains) {
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "catchAll = [\"example.org\"]\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "catchAll = [\"example.org\"]\n")),
                 HasSubstr("snm.toml:5:13: error: catchAll domain `example.org` of `user1@example.com` is not in `domains`"));
 }
 
 TEST(ConfigLoader, RejectsAnExtraVirtualAliasTargetThatIsNoAccount) {
-    EXPECT_THAT(only_error(base() + account("user1@example.com") +
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com") +
                            "[extraVirtualAliases]\n\"abuse@example.com\" = \"nobody@example.com\"\n"),
                 HasSubstr("snm.toml:6:23: error: extraVirtualAliases target `nobody@example.com` is not a login account"));
 }
 
 TEST(ConfigLoader, RejectsTheSameAddressClaimedTwiceNamingBoth) {
     // alias vs account
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"user2@example.com\"]\n") +
-                           account("user2@example.com")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "aliases = [\"user2@example.com\"]\n") +
+                           account_toml("user2@example.com")),
                 HasSubstr("snm.toml:6:16: error: `user2@example.com` is claimed twice: as a login account here, "
                           "and as an alias of user1@example.com at line 5"));
     // alias vs extraVirtualAliases
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@example.com\"]\n") +
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "aliases = [\"info@example.com\"]\n") +
                            "[extraVirtualAliases]\n\"info@example.com\" = \"user1@example.com\"\n"),
                 HasSubstr("`info@example.com` is claimed twice: as an extraVirtualAliases entry here, and as an alias of user1@example.com at line 5"));
     // alias vs forward
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliases = [\"info@example.com\"]\n") +
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "aliases = [\"info@example.com\"]\n") +
                            "[forwards]\n\"info@example.com\" = \"x@elsewhere.org\"\n"),
                 HasSubstr("`info@example.com` is claimed twice: as a forward here, and as an alias of user1@example.com"));
     // two catch-alls of one domain
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "catchAll = [\"example.com\"]\n") +
-                           account("user2@example.com", "catchAll = [\"example.com\"]\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "catchAll = [\"example.com\"]\n") +
+                           account_toml("user2@example.com", "catchAll = [\"example.com\"]\n")),
                 HasSubstr("`@example.com` is claimed twice: as the catch-all of user2@example.com here, and as the catch-all of user1@example.com"));
 }
 
 TEST(ConfigLoader, AllowsAForwardOnALoginAccount) {
-    auto loaded = load(base() + account("user1@example.com") + "[forwards]\n\"user1@example.com\" = \"me@elsewhere.org\"\n");
+    auto loaded = load(base() + account_toml("user1@example.com") + "[forwards]\n\"user1@example.com\" = \"me@elsewhere.org\"\n");
     EXPECT_TRUE(loaded.config) << ::testing::PrintToString(errors(loaded));
 }
 
 TEST(ConfigLoader, RejectsBadQuotaStrings) {
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "quota = \"2 GB\"\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "quota = \"2 GB\"\n")),
                 HasSubstr("snm.toml:5:9: error: quota `2 GB` of `user1@example.com` is not a size"));
     for (const char* good : {"2G", "500M", "100k", "1T", "1024", "10GB"})
-        EXPECT_TRUE(load(base() + account("user1@example.com", std::string("quota = \"") + good + "\"\n")).config) << good;
+        EXPECT_TRUE(load(base() + account_toml("user1@example.com", std::string("quota = \"") + good + "\"\n")).config) << good;
 }
 
 TEST(ConfigLoader, ChecksHashedPasswordFiles) {
@@ -256,7 +252,7 @@ TEST(ConfigLoader, ChecksCanonicalizationAndMisc) {
 }
 
 TEST(ConfigLoader, ReadsAccountSettings) {
-    auto loaded = load(base() + account("User1@Example.com",
+    auto loaded = load(base() + account_toml("User1@Example.com",
                                         "aliases = [\"info@example.com\", \"@example2.com\"]\n"
                                         "sendAs = [\"news@example.com\"]\n"
                                         "quota = \"2G\"\n"
@@ -271,7 +267,7 @@ TEST(ConfigLoader, ReadsAccountSettings) {
     EXPECT_TRUE(a.sendOnly);
     EXPECT_EQ(a.sendOnlyRejectMessage, "No inbound mail here.");
     EXPECT_EQ(a.aliasesRegexp.size(), 1u);
-    EXPECT_THAT(only_error(base() + account("user1@example.com", "aliasesRegexp = [\"/(unclosed/\"]\n")),
+    EXPECT_THAT(only_error(base() + account_toml("user1@example.com", "aliasesRegexp = [\"/(unclosed/\"]\n")),
                 HasSubstr("does not compile"));
 }
 

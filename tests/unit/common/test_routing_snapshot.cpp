@@ -4,72 +4,42 @@
 // sender ownership, send-only accounts, reject lists.
 #include <gtest/gtest.h>
 
-#include "routing_snapshot.hpp"
-#include "snapshot_fixture.hpp"
+#include "routing_fixture.hpp"
 
 using namespace snm;
-using snm::testing::kHash;
 
-namespace {
-
-std::string account(const std::string& address, const std::string& extra = "") {
-    return "[loginAccounts.\"" + address + "\"]\nhashedPassword = \"" + kHash + "\"\n" + extra;
-}
-
-}  // namespace
-
-class Routing : public snm::testing::StateDirectory {
+class Routing : public snm::testing::RoutingFixture {
 protected:
-    void SetUp() override {
-        StateDirectory::SetUp();
-        const std::string toml =
-            "fqdn = \"mail.example.com\"\n"
-            "domains = [\"example.com\", \"example2.com\", \"example3.com\"]\n"
-            "rejectSender = [\"@spam.example.net\", \"bad@example.org\"]\n"
-            "rejectRecipients = [\"sales@example.com\"]\n" +
-            account("user1@example.com",
-                    "aliases = [\"info@example.com\", \"@example3.com\"]\n"
-                    "catchAll = [\"example2.com\"]\n"
-                    "sendAs = [\"newsletter@example.com\"]\n"
-                    "aliasesRegexp = [\"/^tom\\\\..*@example\\\\.com$/\"]\n") +
-            account("user2@example.com") + account("user3@example2.com") +
-            account("noreply@example.com", "sendOnly = true\nsendOnlyRejectMessage = \"This account cannot receive emails.\"\n") +
-            "[extraVirtualAliases]\n"
-            "\"abuse@example.com\" = \"user1@example.com\"\n"
-            "\"team@example.com\" = [\"user1@example.com\", \"user2@example.com\"]\n"
-            "[forwards]\n"
-            "\"user2@example.com\" = \"user2@elsewhere.org\"\n"
-            "\"old@example.com\" = [\"new@elsewhere.org\", \"user1@example.com\"]\n";
-        ASSERT_TRUE(apply(toml));
-        auto opened = RoutingSnapshot::open(path("routing.cdb"));
-        ASSERT_TRUE(opened) << opened.error().message;
-        routing_ = *opened;
-    }
-
-    std::string alias(const std::string& address) {
+    // The answer written into a buffer, or "(none)" when not found.
+    using Lookup = Find (RoutingSnapshot::*)(std::string_view, std::string&) const;
+    std::string answer(Lookup lookup, const std::string& address) {
         std::string out;
-        return routing_->resolve_alias(address, out) ? out : "(none)";
+        const auto found = (*routing_.*lookup)(address, out);
+        EXPECT_NE(found, Find::Failed) << address;
+        return found == Find::Found ? out : "(none)";
     }
-    std::string owners(const std::string& address) {
-        std::string out;
-        return routing_->sender_owners(address, out) ? out : "(none)";
+    std::string alias(const std::string& address) { return answer(&RoutingSnapshot::resolve_alias, address); }
+    std::string owners(const std::string& address) { return answer(&RoutingSnapshot::sender_owners, address); }
+    std::string mailbox(const std::string& address) { return answer(&RoutingSnapshot::mailbox, address); }
+    std::string send_only(const std::string& address) { return answer(&RoutingSnapshot::send_only_message, address); }
+    bool owns(const std::string& login, const std::string& address) {
+        std::string scratch;
+        return routing_->owns_sender(login, address, scratch) == Find::Found;
     }
-
-    std::shared_ptr<const RoutingSnapshot> routing_;
 };
 
 TEST_F(Routing, Domains) {
-    EXPECT_TRUE(routing_->is_local_domain("example.com"));
-    EXPECT_TRUE(routing_->is_local_domain("EXAMPLE2.com"));
-    EXPECT_FALSE(routing_->is_local_domain("example.org"));
+    EXPECT_EQ(routing_->is_local_domain("example.com"), Find::Found);
+    EXPECT_EQ(routing_->is_local_domain("EXAMPLE2.com"), Find::Found);
+    EXPECT_EQ(routing_->is_local_domain("example.org"), Find::NotFound);
 }
 
 TEST_F(Routing, MailboxesWithCaseAndDelimiter) {
-    EXPECT_EQ(routing_->mailbox("user1@example.com"), "example.com/user1/");
-    EXPECT_EQ(routing_->mailbox("User1@Example.COM"), "example.com/user1/");
-    EXPECT_EQ(routing_->mailbox("user1+lists@example.com"), "example.com/user1/");
-    EXPECT_FALSE(routing_->mailbox("info@example.com"));  // an alias, not a mailbox
-    EXPECT_FALSE(routing_->mailbox("user1@example.org"));
+    EXPECT_EQ(mailbox("user1@example.com"), "example.com/user1/");
+    EXPECT_EQ(mailbox("User1@Example.COM"), "example.com/user1/");
+    EXPECT_EQ(mailbox("user1+lists@example.com"), "example.com/user1/");
+    EXPECT_EQ(mailbox("info@example.com"), "(none)");  // an alias, not a mailbox
+    EXPECT_EQ(mailbox("user1@example.org"), "(none)");
 }
 
 TEST_F(Routing, AliasesAndExtraVirtualAliases) {
@@ -122,23 +92,38 @@ TEST_F(Routing, SenderOwnership) {
     // Receive-only: neither catch-all domains nor forwards make a sender.
     EXPECT_EQ(owners("anything@example2.com"), "(none)");
     EXPECT_EQ(owners("old@example.com"), "(none)");
-    std::string scratch;
-    EXPECT_TRUE(routing_->owns_sender("User1@example.com", "info@example.com", scratch));
-    EXPECT_FALSE(routing_->owns_sender("user2@example.com", "info@example.com", scratch));
-    EXPECT_FALSE(routing_->owns_sender("user2@example.com", "user1@example.com", scratch));
+    EXPECT_TRUE(owns("User1@example.com", "info@example.com"));
+    EXPECT_FALSE(owns("user2@example.com", "info@example.com"));
+    EXPECT_FALSE(owns("user2@example.com", "user1@example.com"));
 }
 
 TEST_F(Routing, SendOnlyAccounts) {
-    EXPECT_EQ(routing_->send_only_message("noreply@example.com"), "This account cannot receive emails.");
-    EXPECT_EQ(routing_->send_only_message("noreply+x@example.com"), "This account cannot receive emails.");
-    EXPECT_FALSE(routing_->send_only_message("user1@example.com"));
+    EXPECT_EQ(send_only("noreply@example.com"), "This account cannot receive emails.");
+    EXPECT_EQ(send_only("noreply+x@example.com"), "This account cannot receive emails.");
+    EXPECT_EQ(send_only("user1@example.com"), "(none)");
 }
 
 TEST_F(Routing, RejectLists) {
-    EXPECT_TRUE(routing_->is_rejected_sender("anyone@spam.example.net"));
-    EXPECT_TRUE(routing_->is_rejected_sender("BAD@example.org"));
-    EXPECT_FALSE(routing_->is_rejected_sender("good@example.org"));
-    EXPECT_TRUE(routing_->is_rejected_recipient("sales@example.com"));
-    EXPECT_TRUE(routing_->is_rejected_recipient("sales+x@example.com"));
-    EXPECT_FALSE(routing_->is_rejected_recipient("user1@example.com"));
+    EXPECT_EQ(routing_->is_rejected_sender("anyone@spam.example.net"), Find::Found);
+    EXPECT_EQ(routing_->is_rejected_sender("BAD@example.org"), Find::Found);
+    EXPECT_EQ(routing_->is_rejected_sender("good@example.org"), Find::NotFound);
+    EXPECT_EQ(routing_->is_rejected_recipient("sales@example.com"), Find::Found);
+    EXPECT_EQ(routing_->is_rejected_recipient("sales+x@example.com"), Find::Found);
+    EXPECT_EQ(routing_->is_rejected_recipient("user1@example.com"), Find::NotFound);
+}
+
+// Every kind of lookup in an unreadable snapshot says Failed; none claims
+// "not found".
+TEST_F(Routing, AnUnreadableSnapshotFailsLookupsInsteadOfDenyingThem) {
+    const auto damaged = damaged_routing();
+    ASSERT_TRUE(damaged);
+    std::string out;
+    EXPECT_EQ(damaged->is_local_domain("example.com"), Find::Failed);
+    EXPECT_EQ(damaged->mailbox("user1@example.com", out), Find::Failed);
+    EXPECT_EQ(damaged->resolve_alias("anything@example2.com", out), Find::Failed);
+    EXPECT_EQ(damaged->sender_owners("user1@example.com", out), Find::Failed);
+    EXPECT_EQ(damaged->owns_sender("user1@example.com", "user1@example.com", out), Find::Failed);
+    EXPECT_EQ(damaged->send_only_message("noreply@example.com", out), Find::Failed);
+    EXPECT_EQ(damaged->is_rejected_sender("x@spam.example.net"), Find::Failed);
+    EXPECT_EQ(damaged->is_rejected_recipient("sales@example.com"), Find::Failed);
 }

@@ -1,7 +1,7 @@
 // Unit tests of policy.hpp: sender ownership on submission, send-only
 // accounts, reject lists for unauthenticated mail, the policy_context
 // split between sender and recipient restrictions, DEFER_IF_PERMIT without
-// a snapshot.
+// a readable snapshot.
 #include <gtest/gtest.h>
 
 #include "policy.hpp"
@@ -97,4 +97,15 @@ TEST_F(Policy, OtherProtocolStatesAreLeftAlone) {
 TEST_F(Policy, WithoutASnapshotMailWaits) {
     const auto action = decide_with(nullptr, "user1@example.com", "user2@example.com");
     EXPECT_TRUE(action.starts_with("DEFER_IF_PERMIT 4.")) << action;
+}
+
+TEST_F(Policy, WithAnUnreadableSnapshotMailWaits) {
+    const auto damaged = damaged_routing();
+    ASSERT_TRUE(damaged);
+    // submission (ownership), inbound (send-only, reject lists): each check defers
+    for (const auto& action : {decide_with(damaged.get(), "user1@example.com", "friend@example.org", "user1@example.com"),
+                               decide_with(damaged.get(), "friend@example.org", "noreply@example.com"),
+                               decide_with(damaged.get(), "x@spam.example.net", "user1@example.com", "", "sender"),
+                               decide_with(damaged.get(), "friend@example.org", "sales@example.com", "", "recipient")})
+        EXPECT_TRUE(action.starts_with("DEFER_IF_PERMIT 4.")) << action;
 }

@@ -1,7 +1,7 @@
 // Unit tests of socketmap.hpp: each table's answers on SNM's rules (an
 // existing address wins over the catch-all, a forward keeps the local copy,
 // "@domain" aliases, the recipient delimiter, case), TEMP without a
-// snapshot, PERM for a map Postfix should not ask for.
+// readable snapshot, PERM for a map Postfix should not ask for.
 #include <gtest/gtest.h>
 
 #include "routing_fixture.hpp"
@@ -48,7 +48,7 @@ TEST_F(Socketmap, CatchAllNeverTakesAnExistingAddress) {
 
 TEST_F(Socketmap, ForwardOnAnAccountKeepsTheLocalCopy) {
     EXPECT_EQ(ask("aliases user2@example.com"), "OK user2@example.com,user2@elsewhere.org");
-    EXPECT_EQ(ask("aliases old@example.com"), "OK new@elsewhere.org");
+    EXPECT_EQ(ask("aliases old@example.com"), "OK new@elsewhere.org,user1@example.com");
 }
 
 TEST_F(Socketmap, UnknownAddressesAndBareDomainsAreNotFound) {
@@ -68,6 +68,16 @@ TEST_F(Socketmap, Senders) {
 TEST_F(Socketmap, WithoutASnapshotEveryKnownMapIsTemporary) {
     for (const auto* request : {"domains example.com", "mailboxes a@b.c", "aliases a@b.c", "senders a@b.c"}) {
         EXPECT_EQ(answer_socketmap(nullptr, request, reply_, scratch_), SocketmapOutcome::Temporary);
+        EXPECT_TRUE(reply_.starts_with("TEMP ")) << reply_;
+    }
+}
+
+TEST_F(Socketmap, AnUnreadableSnapshotIsTemporaryNeverNotFound) {
+    const auto damaged = damaged_routing();
+    ASSERT_TRUE(damaged);
+    for (const auto* request : {"domains example.com", "mailboxes user1@example.com", "aliases anything@example2.com",
+                                "senders user1@example.com"}) {
+        EXPECT_EQ(answer_socketmap(damaged.get(), request, reply_, scratch_), SocketmapOutcome::Temporary) << request;
         EXPECT_TRUE(reply_.starts_with("TEMP ")) << reply_;
     }
 }

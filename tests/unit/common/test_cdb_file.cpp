@@ -1,6 +1,6 @@
-// test_cdb_reader.cpp — the CDB reader, mapped or reading with pread,
-// answers exactly as common's CdbFile does on files common's CdbBuilder
-// writes, and refuses damaged files without reading out of bounds.
+// test_cdb_file.cpp — CdbFile, mapped or reading with pread, finds every
+// record CdbBuilder wrote and nothing else, visits each once, and refuses
+// damaged files without reading out of bounds.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,18 +11,18 @@
 #include <string>
 
 #include "cdb_file.hpp"
-#include "cdb_reader.hpp"
 
-using snm::dovecot::CdbReader;
+using snm::CdbFile;
+using snm::Find;
 
 namespace {
 
 constexpr std::string_view kFormat = "snm-test 1";
 
-class CdbReaderTest : public ::testing::TestWithParam<bool> {
+class CdbFileTest : public ::testing::TestWithParam<bool> {
 protected:
     void SetUp() override {
-        char pattern[] = "/tmp/snm-cdb-reader-XXXXXX";
+        char pattern[] = "/tmp/snm-cdb-file-XXXXXX";
         ASSERT_TRUE(::mkdtemp(pattern));
         dir_ = pattern;
         path_ = dir_ + "/test.cdb";
@@ -59,59 +59,68 @@ std::map<std::string, std::string> many_records() {
 
 }  // namespace
 
-TEST_P(CdbReaderTest, AnswersAsTheMappedReaderDoes) {
+TEST_P(CdbFileTest, FindsEveryRecordAndNothingElse) {
     const auto records = many_records();
     write(records);
-    auto reader = CdbReader::open(path_, kFormat, map_limit());
+    auto reader = CdbFile::open(path_, kFormat, map_limit());
     ASSERT_TRUE(reader) << reader.error().message;
     EXPECT_EQ((*reader)->mapped(), GetParam());
-    auto mapped = snm::CdbFile::open(path_, kFormat);
-    ASSERT_TRUE(mapped);
     std::string value;
     for (const auto& [key, expected] : records) {
-        ASSERT_EQ((*reader)->find(key, value), CdbReader::Find::Found) << key;
+        ASSERT_EQ((*reader)->find(key, value), Find::Found) << key;
         EXPECT_EQ(value, expected);
-        EXPECT_EQ((*mapped)->find(key), std::optional<std::string_view>(expected));
     }
-    for (const std::string missing : {"", "u:", "u:user5000@example.com", "U:user1@example.com", "bi"}) {
-        EXPECT_EQ((*reader)->find(missing, value), CdbReader::Find::NotFound) << missing;
-        EXPECT_FALSE((*mapped)->find(missing));
+    for (const std::string& missing : {std::string(), std::string("u:"), std::string("u:user5000@example.com"),
+                                      std::string("U:user1@example.com"), std::string("bi"),
+                                      std::string(snm::kMaxLookupKey + 1, 'u')}) {
+        EXPECT_EQ((*reader)->find(missing, value), Find::NotFound) << missing;
     }
+    EXPECT_EQ((*reader)->find_folded("u:", "USER17@Example.COM", value), Find::Found);
+    EXPECT_EQ(value, "v119");
 }
 
-TEST_P(CdbReaderTest, VisitsEveryRecordInFileOrder) {
+TEST(CdbFileMapLimit, SmallFilesAreMappedByDefault) {
+    EXPECT_EQ(snm::default_map_limit(), snm::kMaxMappedBytes);  // the test runs without an address-space limit
+}
+
+TEST_P(CdbFileTest, VisitsEveryRecordInFileOrder) {
     const auto records = many_records();
     write(records);
-    auto reader = CdbReader::open(path_, kFormat, map_limit());
+    auto reader = CdbFile::open(path_, kFormat, map_limit());
     ASSERT_TRUE(reader);
     std::map<std::string, int> seen;
-    CdbReader::Position position;
-    std::string key;
-    while ((*reader)->next(position, key)) ++seen[key];
+    CdbFile::Position position;
+    std::string key, value;
+    while ((*reader)->next(position, key, value)) {
+        ++seen[key];
+        if (key != snm::kFormatKey) {
+            EXPECT_EQ(value, records.at(key)) << key;
+        }
+    }
     EXPECT_FALSE(position.failed);
     EXPECT_EQ(seen.size(), records.size() + 1);  // and the format stamp
     for (const auto& [k, count] : seen) EXPECT_EQ(count, 1) << k;
 }
 
-TEST_P(CdbReaderTest, RefusesAFileWithoutOrWithAnotherFormat) {
+TEST_P(CdbFileTest, RefusesAFileWithoutOrWithAnotherFormat) {
     write({{"a", "b"}}, false);
-    auto unstamped = CdbReader::open(path_, kFormat, map_limit());
+    auto unstamped = CdbFile::open(path_, kFormat, map_limit());
     ASSERT_FALSE(unstamped);
     EXPECT_NE(unstamped.error().message.find("no format stamp"), std::string::npos);
     write({});
-    auto other = CdbReader::open(path_, "snm-other 2", map_limit());
+    auto other = CdbFile::open(path_, "snm-other 2", map_limit());
     ASSERT_FALSE(other);
     EXPECT_NE(other.error().message.find("has format \"snm-test 1\""), std::string::npos);
 }
 
-TEST_P(CdbReaderTest, AMissingFileSaysHowToCreateIt) {
-    auto missing = CdbReader::open(dir_ + "/none.cdb", kFormat, map_limit());
+TEST_P(CdbFileTest, AMissingFileSaysHowToCreateIt) {
+    auto missing = CdbFile::open(dir_ + "/none.cdb", kFormat, map_limit());
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().message, "cannot open snapshot " + dir_ +
                                            "/none.cdb: No such file or directory (run `snmctl apply` to create it)");
 }
 
-TEST_P(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
+TEST_P(CdbFileTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     write(many_records());
     const auto full = std::filesystem::file_size(path_);
     std::string bytes(full, '\0');
@@ -119,7 +128,7 @@ TEST_P(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     // Truncated anywhere: refused at open (hash tables out of bounds).
     for (std::size_t size : {std::size_t(0), std::size_t(100), std::size_t(2048), full / 2, full - 1}) {
         std::ofstream(path_, std::ios::binary | std::ios::trunc).write(bytes.data(), size);
-        auto reader = CdbReader::open(path_, kFormat, map_limit());
+        auto reader = CdbFile::open(path_, kFormat, map_limit());
         ASSERT_FALSE(reader) << size;
         EXPECT_NE(reader.error().message.find("not a constant database"), std::string::npos);
     }
@@ -127,17 +136,17 @@ TEST_P(CdbReaderTest, TruncatedOrGarbledFilesAreRefusedOrFailLookupsSafely) {
     std::string garbled = bytes;
     for (std::size_t i = 2048 + 64; i < full / 2; i += 7) garbled[i] = static_cast<char>(0xff);
     std::ofstream(path_, std::ios::binary | std::ios::trunc).write(garbled.data(), garbled.size());
-    auto reader = CdbReader::open(path_, kFormat, map_limit());
+    auto reader = CdbFile::open(path_, kFormat, map_limit());
     if (reader) {
         std::string value;
         for (int i = 0; i < 5000; ++i) (void)(*reader)->find("u:user" + std::to_string(i) + "@example.com", value);
-        CdbReader::Position position;
+        CdbFile::Position position;
         std::string key;
         int steps = 0;
-        while ((*reader)->next(position, key) && steps < 100000) ++steps;
+        while ((*reader)->next(position, key, value) && steps < 100000) ++steps;
         EXPECT_LT(steps, 100000);
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(MappedAndRead, CdbReaderTest, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(MappedAndRead, CdbFileTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Mapped" : "Pread"; });
