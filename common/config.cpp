@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace snm {
 
 std::vector<DkimSelector> Config::selectors_for(const std::string& domain) const {
@@ -12,8 +14,26 @@ std::vector<DkimSelector> Config::selectors_for(const std::string& domain) const
     selector.name = dkimSelector;
     selector.algorithm = DkimAlgorithm::Rsa;
     selector.keyBits = dkimKeyBits;
-    selector.keyFile = fmt::format("{}/{}.{}.key", dkimKeyDirectory, domain, dkimSelector);
+    selector.keyFile = default_dkim_key_file(domain, dkimSelector);
     return {selector};
+}
+
+std::string Config::default_dkim_key_file(const std::string& domain, const std::string& selector) const {
+    return fmt::format("{}/{}.{}.key", dkimKeyDirectory, domain, selector);
+}
+
+bool is_valid_selector(std::string_view selector) {
+    if (selector.empty() || selector.size() > 63) return false;
+    for (std::size_t start = 0; start <= selector.size();) {
+        auto end = selector.find('.', start);
+        if (end == std::string_view::npos) end = selector.size();
+        auto label = selector.substr(start, end - start);
+        if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+        start = end + 1;
+    }
+    return true;
 }
 
 Config rooted_at(Config config, const std::string& root) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace snm {
@@ -124,7 +125,13 @@ struct Config {
 
     // The DKIM selectors in force for `domain` (explicit or the default one).
     std::vector<DkimSelector> selectors_for(const std::string& domain) const;
+    // Where a selector without `keyFile` keeps its key:
+    // <dkimKeyDirectory>/<domain>.<selector>.key.
+    std::string default_dkim_key_file(const std::string& domain, const std::string& selector) const;
 };
+
+// A DNS name usable as a DKIM selector (RFC 6376 §3.1: sub-domain syntax).
+bool is_valid_selector(std::string_view selector);
 
 // The same configuration with every path snm writes (stateDirectory,
 // mailDirectory, dkimKeyDirectory, certificateDirectory, DKIM key files)

@@ -60,21 +60,6 @@ bool is_valid_quota(std::string_view quota) {
     return rest.empty();
 }
 
-// A DNS label usable as a DKIM selector (RFC 6376 §3.1: sub-domain syntax).
-bool is_valid_selector(std::string_view selector) {
-    if (selector.empty() || selector.size() > 63) return false;
-    for (std::size_t start = 0; start <= selector.size();) {
-        auto end = selector.find('.', start);
-        if (end == std::string_view::npos) end = selector.size();
-        auto label = selector.substr(start, end - start);
-        if (label.empty() || label.front() == '-' || label.back() == '-') return false;
-        for (char c : label)
-            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-        start = end + 1;
-    }
-    return true;
-}
-
 // Postfix regexp(5) form: /pattern/flags.
 std::optional<std::string> regexp_problem(const std::string& entry) {
     if (entry.size() < 2 || entry.front() != '/') return "expected the Postfix regexp form `/pattern/`";
@@ -478,7 +463,7 @@ void Loader::load(const toml::table& root) {
     for (auto& domain : config_.dkimDomains)
         for (auto& selector : domain.selectors)
             if (selector.keyFile.empty())
-                selector.keyFile = fmt::format("{}/{}.{}.key", config_.dkimKeyDirectory, domain.domain, selector.name);
+                selector.keyFile = config_.default_dkim_key_file(domain.domain, selector.name);
     check_whole();
 }
 

@@ -264,33 +264,40 @@ Result<DkimKey> load_dkim_key(const std::string& path, DkimAlgorithm expected) {
     return loaded;
 }
 
+Result<GeneratedKey> stage_dkim_key(const std::string& domain, const DkimSelector& selector, StagedFiles& staged) {
+    if (file_exists(selector.keyFile))
+        return Error{fmt::format("DKIM key {} exists already; a key is never replaced under the same selector "
+                                 "(DNS caches keep the old record), so use a new selector", selector.keyFile)};
+    const auto directory = parent_of(selector.keyFile);
+    if (auto made = make_directories(directory, 0750); !made) return made.error();
+    if (const auto owner = key_ownership(0750); owner.uid && ::chown(directory.c_str(), *owner.uid, *owner.gid) != 0)
+        return Error{fmt::format("cannot give {} to {}: {}", directory, kDkimMilterUser, std::strerror(errno))};
+    auto key = generate_dkim_key(selector.algorithm, selector.keyBits);
+    if (!key) return Error{fmt::format("selector {} of {}: {}", selector.name, domain, key.error().message)};
+    auto pem = private_key_pem(key->get());
+    if (!pem) return pem.error();
+    auto public_key = dkim_public_key(key->get());
+    if (!public_key) return public_key.error();
+    const auto record = dkim_zone_record(domain, selector.name, dkim_txt_value(selector.algorithm, *public_key));
+    const auto comment = fmt::format("; DKIM {} key {} for {}: publish this record\n",
+                                     to_string(selector.algorithm), selector.name, domain);
+    if (auto s = staged.stage_content(selector.keyFile, key_ownership(0600), *pem); !s) return s.error();
+    if (auto s = staged.stage_content(dkim_txt_path(selector.keyFile), key_ownership(0644), comment + record + "\n");
+        !s)
+        return s.error();
+    return GeneratedKey{domain, selector.name, selector.keyFile, record};
+}
+
 Result<std::vector<GeneratedKey>> stage_missing_dkim_keys(const Config& config, StagedFiles& staged) {
     std::vector<GeneratedKey> generated;
     if (!config.dkimSigning) return generated;
-    for (const auto& domain : config.domains) {
+    for (const auto& domain : config.domains)
         for (const auto& selector : config.selectors_for(domain)) {
             if (file_exists(selector.keyFile)) continue;
-            const auto directory = parent_of(selector.keyFile);
-            if (auto made = make_directories(directory, 0750); !made) return made.error();
-            if (const auto owner = key_ownership(0750); owner.uid && ::chown(directory.c_str(), *owner.uid, *owner.gid) != 0)
-                return Error{fmt::format("cannot give {} to {}: {}", directory, kDkimMilterUser, std::strerror(errno))};
-            auto key = generate_dkim_key(selector.algorithm, selector.keyBits);
-            if (!key) return Error{fmt::format("selector {} of {}: {}", selector.name, domain, key.error().message)};
-            auto pem = private_key_pem(key->get());
-            if (!pem) return pem.error();
-            auto public_key = dkim_public_key(key->get());
-            if (!public_key) return public_key.error();
-            const auto record = dkim_zone_record(domain, selector.name, dkim_txt_value(selector.algorithm, *public_key));
-            const auto comment = fmt::format("; DKIM {} key {} for {}: publish this record\n",
-                                             to_string(selector.algorithm), selector.name, domain);
-            if (auto s = staged.stage_content(selector.keyFile, key_ownership(0600), *pem); !s) return s.error();
-            if (auto s = staged.stage_content(dkim_txt_path(selector.keyFile), key_ownership(0644),
-                                              comment + record + "\n");
-                !s)
-                return s.error();
-            generated.push_back({domain, selector.name, selector.keyFile, record});
+            auto key = stage_dkim_key(domain, selector, staged);
+            if (!key) return key.error();
+            generated.push_back(std::move(*key));
         }
-    }
     return generated;
 }
 

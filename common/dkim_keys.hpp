@@ -1,7 +1,8 @@
 // dkim_keys.hpp — DKIM key files: generation, loading with safety checks,
 // and the DNS TXT records that publish their public halves.
 //
-// Shared by `snmctl` (apply, dkim keygen|list|dns, dns) and snm-dkim-milter.
+// Shared by `snmctl` (apply, dkim keygen|list|dns|rotate, dns) and
+// snm-dkim-milter.
 // A key file is a PEM private key (PKCS#8), mode 0600, owned by the milter's
 // user. Beside it, `<domain>.<selector>.txt` holds the zone-file line to
 // publish (the key path with ".key" replaced by ".txt"). RSA keys publish
@@ -83,9 +84,14 @@ struct GeneratedKey {
     std::string zone_record;
 };
 
-// Stages a new key and TXT file for every selector of every signing domain
-// whose key file does not exist yet; nothing is visible before the caller
-// commits `staged`. Key directories are created (0750) as needed.
+// Stages a new key of `selector`'s algorithm and size at its keyFile, and
+// the TXT file beside it; nothing is visible before the caller commits
+// `staged`. The key directory is created (0750) as needed. Refuses a
+// keyFile that exists: a key is never replaced under the same selector.
+Result<GeneratedKey> stage_dkim_key(const std::string& domain, const DkimSelector& selector, StagedFiles& staged);
+
+// stage_dkim_key() for every selector of every signing domain whose key
+// file does not exist yet.
 Result<std::vector<GeneratedKey>> stage_missing_dkim_keys(const Config& config, StagedFiles& staged);
 
 }  // namespace snm

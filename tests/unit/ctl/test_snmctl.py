@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """snmctl as a program: `check` exit codes and file:line:col errors,
 `apply` writing the snapshots all or nothing, `passwd` hashes that
-Dovecot's own `doveadm pw -t` verifies.
+Dovecot's own `doveadm pw -t` verifies, `dkim rotate` making successor keys
+and a configuration change that `check` and `dkim list` accept.
 
 Usage: test_snmctl.py SNMCTL SOURCE_ROOT
 """
+import datetime
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -132,6 +135,205 @@ class Passwd(unittest.TestCase):
         self.assertTrue(snmctl("passwd", stdin="x\n").stdout.startswith("$6$"))
         self.assertEqual(snmctl("passwd", stdin="").returncode, 1)
         self.assertEqual(snmctl("passwd", "--scheme", "md5", stdin="x\n").returncode, 2)
+
+
+def month_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m")
+
+
+@unittest.skipUnless(shutil.which("openssl"), "openssl is not installed")
+class DkimRotate(unittest.TestCase):
+    BASE = 'fqdn = "mail.example.com"\ndomains = ["example.com", "example.org"]\ndkimKeyBits = 2048\n'
+    TWO_SELECTORS = ('[dkim.domains."example.org"]\nselectors = [\n'
+                     '  { name = "rsa2026", algorithm = "rsa", keyLength = 3072 },\n'
+                     '  { name = "ed2026", algorithm = "ed25519" },\n]\n')
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="snmctl-test-")
+        self.keys = os.path.join(self.dir, "state", "dkim")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def write(self, text):
+        path = os.path.join(self.dir, "snm.toml")
+        with open(path, "w") as f:
+            f.write('stateDirectory = "%s"\n' % os.path.join(self.dir, "state") + text)
+        return path
+
+    def keygen(self, path, *extra):
+        result = snmctl("dkim", "keygen", "-c", path, *extra)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def rotate(self, path, *args):
+        stamp = month_stamp()
+        result = snmctl("dkim", "rotate", "-c", path, *args)
+        self.stamps = {stamp, month_stamp()}  # a run across midnight of the month's end
+        return result
+
+    def files(self):
+        found = {}
+        for top, _, names in os.walk(self.dir):
+            for name in names:
+                with open(os.path.join(top, name), "rb") as f:
+                    found[os.path.join(top, name)] = f.read()
+        return found
+
+    @staticmethod
+    def records(output):
+        return [line for line in output.splitlines() if " IN TXT " in line and not line.startswith(";")]
+
+    @staticmethod
+    def table(output):
+        lines = output.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("[dkim.domains."))
+        end = lines.index("]", start)
+        return "\n".join(lines[start:end + 1]) + "\n"
+
+    def assert_key(self, key_file, description):
+        self.assertEqual(stat.S_IMODE(os.stat(key_file).st_mode), 0o600, key_file)
+        text = subprocess.run(["openssl", "pkey", "-in", key_file, "-noout", "-text"],
+                              capture_output=True, text=True, check=True).stdout
+        self.assertIn(description, text.splitlines()[0])
+
+    def assert_published(self, output, key_file):
+        with open(key_file[:-len(".key")] + ".txt") as f:
+            record = [line for line in f.read().splitlines() if not line.startswith(";")]
+        self.assertEqual(len(record), 1)
+        self.assertIn(record[0], self.records(output))
+
+    def assert_listed_ok(self, path, domain, selectors, *extra):
+        result = snmctl("dkim", "list", "-c", path, *extra)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        listed = {line.split("\t")[1]: line.split("\t")[5] for line in result.stdout.splitlines()
+                  if line.startswith(domain + "\t")}
+        self.assertEqual(listed, {name: "ok" for name in selectors})
+
+    def test_default_selector_gets_a_dated_successor_and_a_pasteable_table(self):
+        path = self.write(self.BASE)
+        self.keygen(path)
+        result = self.rotate(path, "--domain", "example.com")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        names = ["mail-" + stamp for stamp in self.stamps]
+        new = next(name for name in names if os.path.exists(os.path.join(self.keys, "example.com.%s.key" % name)))
+        key_file = os.path.join(self.keys, "example.com.%s.key" % new)
+        self.assert_key(key_file, "Private-Key: (2048 bit")
+        self.assert_published(result.stdout, key_file)
+        self.assertEqual(len(self.records(result.stdout)), 1)
+        self.assertEqual(self.table(result.stdout),
+                         '[dkim.domains."example.com"]\nselectors = [\n'
+                         '  { name = "mail", algorithm = "rsa", keyLength = 2048 },\n'
+                         '  { name = "%s", algorithm = "rsa", keyLength = 2048 },\n]\n' % new)
+        self.assertIn("dig +short TXT %s._domainkey.example.com" % new, result.stdout)
+        self.assertIn("remove `mail` from the list", result.stdout)
+        # The configuration is the administrator's: rotate leaves it alone.
+        self.assert_listed_ok(path, "example.com", ["mail"])
+        path = self.write(self.BASE + self.table(result.stdout))
+        check = snmctl("check", "-c", path)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assert_listed_ok(path, "example.com", ["mail", new])
+
+    def test_each_selector_of_a_domain_gets_a_successor_of_its_algorithm(self):
+        path = self.write(self.BASE + self.TWO_SELECTORS)
+        self.keygen(path)
+        result = self.rotate(path, "--domain", "example.org")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        made = sorted(name for name in os.listdir(self.keys)
+                      if name.endswith(".key") and re.search(r"-\d{6}\.key$", name))
+        self.assertEqual(len(made), 2, made)
+        ed, rsa = [os.path.join(self.keys, name) for name in made]
+        self.assertRegex(ed, r"example\.org\.ed2026-\d{6}\.key$")
+        self.assertRegex(rsa, r"example\.org\.rsa2026-\d{6}\.key$")
+        self.assert_key(rsa, "Private-Key: (3072 bit")
+        self.assert_key(ed, "ED25519 Private-Key")
+        self.assert_published(result.stdout, rsa)
+        self.assert_published(result.stdout, ed)
+        self.assertEqual(len(self.records(result.stdout)), 2)
+        table = self.table(result.stdout)
+        self.assertIn('{ name = "ed2026", algorithm = "ed25519" }', table)
+        path = self.write(self.BASE + table)
+        self.assertEqual(snmctl("check", "-c", path).returncode, 0)
+        new = [os.path.basename(name)[len("example.org."):-len(".key")] for name in (rsa, ed)]
+        self.assert_listed_ok(path, "example.org", ["rsa2026", "ed2026"] + new)
+        # Old and new RSA selectors together: a rotation under way.
+        again = snmctl("dkim", "rotate", "-c", path, "--domain", "example.org")
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("a rotation is under way", again.stderr)
+
+    def test_selector_option_names_the_successor(self):
+        path = self.write(self.BASE)
+        self.keygen(path)
+        result = self.rotate(path, "--domain", "EXAMPLE.com", "--selector", "s2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        key_file = os.path.join(self.keys, "example.com.s2.key")
+        self.assert_key(key_file, "Private-Key: (2048 bit")
+        self.assert_published(result.stdout, key_file)
+        self.assertIn('  { name = "s2", algorithm = "rsa", keyLength = 2048 },\n', self.table(result.stdout))
+
+    def test_a_second_rotation_in_a_month_counts_on(self):
+        path = self.write(self.BASE)
+        self.keygen(path)
+        self.assertEqual(self.rotate(path, "--domain", "example.com").returncode, 0)
+        first = self.stamps
+        result = self.rotate(path, "--domain", "example.com")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        if first == self.stamps and len(first) == 1:
+            self.assertIn('{ name = "mail-%s-2", ' % first.pop(), self.table(result.stdout))
+
+    def test_an_unknown_domain_is_refused_and_nothing_is_written(self):
+        path = self.write(self.BASE)
+        self.keygen(path)
+        before = self.files()
+        result = self.rotate(path, "--domain", "example.net")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("`example.net` is not one of the domains", result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(self.files(), before)
+
+    def test_an_existing_key_file_is_refused_and_kept(self):
+        path = self.write(self.BASE)
+        self.keygen(path)
+        taken = os.path.join(self.keys, "example.com.s2.key")
+        with open(taken, "w") as f:
+            f.write("someone's key\n")
+        before = self.files()
+        result = self.rotate(path, "--domain", "example.com", "--selector", "s2")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(taken + " exists already", result.stderr)
+        self.assertEqual(self.files(), before)
+        configured = self.rotate(path, "--domain", "example.com", "--selector", "mail")
+        self.assertEqual(configured.returncode, 1)
+        self.assertIn("already configured", configured.stderr)
+        self.assertEqual(self.files(), before)
+
+    def test_selector_option_is_a_usage_error_with_several_selectors(self):
+        path = self.write(self.BASE + self.TWO_SELECTORS)
+        self.keygen(path)
+        before = self.files()
+        result = self.rotate(path, "--domain", "example.org", "--selector", "new")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("each gets its own successor", result.stderr)
+        self.assertEqual(self.files(), before)
+        self.assertEqual(self.rotate(path).returncode, 2)  # no --domain
+        self.assertEqual(snmctl("dkim", "list", "-c", path, "--domain", "example.org").returncode, 2)
+
+    def test_root_moves_the_keys_but_not_the_table(self):
+        path = os.path.join(self.dir, "snm.toml")
+        custom = os.path.join(self.dir, "elsewhere", "old.key")
+        with open(path, "w") as f:
+            f.write(self.BASE + '[dkim.domains."example.com"]\nselectors = [\n'
+                    '  { name = "old", algorithm = "rsa", keyFile = "%s" },\n]\n' % custom)
+        root = os.path.join(self.dir, "root")
+        self.keygen(path, "--root", root)
+        result = self.rotate(path, "--domain", "example.com", "--selector", "new", "--root", root)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assert_key(os.path.join(root, "var", "lib", "snm", "dkim", "example.com.new.key"), "(2048 bit")
+        table = self.table(result.stdout)
+        self.assertIn('{ name = "old", algorithm = "rsa", keyLength = 2048, keyFile = "%s" }' % custom, table)
+        self.assertNotIn(root, table)
+        with open(path, "w") as f:
+            f.write(self.BASE + table)
+        self.assert_listed_ok(path, "example.com", ["old", "new"], "--root", root)
 
 
 if __name__ == "__main__":
