@@ -20,6 +20,20 @@ constexpr std::string_view kCrlf = "\r\n";
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
+// The bytes that end a run of unchanged bytes in relaxed body canonicalization.
+constexpr auto kRelaxedStop = [] {
+    std::array<bool, 256> stop{};
+    stop[' '] = stop['\t'] = stop['\r'] = true;
+    return stop;
+}();
+
+// Relaxed body canonicalization keeps a single space as it is when ordinary
+// content follows it in this chunk (`next` is the byte after the space):
+// not more whitespace, not a line end, not the chunk's end (unknown yet).
+bool unchanged_space(const char* next, const char* end) {
+    return next < end && *next != ' ' && *next != '\t' && *next != '\r';
+}
+
 }  // namespace
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
@@ -113,15 +127,20 @@ void BodyCanonicalizer::update(std::string_view chunk, ByteSink& sink) {
             ++p;
             continue;
         }
-        if (relaxed && is_wsp(c)) {
+        if (relaxed && is_wsp(c) && !(c == ' ' && !pending_space_ && unchanged_space(p + 1, end))) {
             pending_space_ = true;
             ++p;
             continue;
         }
-        // A run of ordinary bytes goes out in one piece.
+        // A run of bytes canonicalization leaves as they are goes out in one
+        // piece: relaxed, that is a line's words and the single spaces between them.
         const char* run_end = p + 1;
         if (relaxed) {
-            while (run_end < end && *run_end != '\r' && !is_wsp(*run_end)) ++run_end;
+            for (;;) {
+                while (run_end < end && !kRelaxedStop[static_cast<unsigned char>(*run_end)]) ++run_end;
+                if (run_end == end || *run_end != ' ' || !unchanged_space(run_end + 1, end)) break;
+                run_end += 2;  // a kept space and the ordinary byte after it
+            }
         } else {
             const void* cr = std::memchr(run_end, '\r', static_cast<std::size_t>(end - run_end));
             run_end = cr ? static_cast<const char*>(cr) : end;
