@@ -49,8 +49,8 @@ void* close_descriptor(void* fd) {
     return nullptr;
 }
 
-void release(int fd, const char* map, std::uint64_t size) {
-    if (map != nullptr) ::munmap(const_cast<char*>(map), size);
+void release(int fd, const char* map, std::uint64_t map_length, std::uint64_t size) {
+    if (map != nullptr) ::munmap(const_cast<char*>(map), map_length);
     if (fd < 0) return;
     if (size >= kReleaseInBackgroundBytes) {
         pthread_attr_t attributes;
@@ -103,14 +103,6 @@ Result<std::shared_ptr<const CdbFile>> CdbFile::open(const std::string& path, st
                      true};
     };
     if (file->size_ < kHeaderSize || file->size_ > UINT32_MAX) return corrupt("size");
-    if (file->size_ <= map_limit) {
-        void* map = ::mmap(nullptr, file->size_, PROT_READ, MAP_SHARED, file->fd_, 0);
-        if (map == MAP_FAILED)
-            return Error{fmt::format("cannot map snapshot {} ({} bytes): {}", path, file->size_,
-                                     std::strerror(errno)),
-                         true};
-        file->map_ = static_cast<const char*>(map);
-    }
     unsigned char header[kHeaderSize];
     if (!file->read_at(0, header, sizeof header))
         return Error{fmt::format("cannot read snapshot {}: {}", path, std::strerror(errno)), true};
@@ -124,6 +116,14 @@ Result<std::shared_ptr<const CdbFile>> CdbFile::open(const std::string& path, st
         file->header_[2 * t + 1] = slots;
         file->records_end_ = std::min(file->records_end_, position);
     }
+    // The whole file, or else the hash tables (which follow the records), if they fit.
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t tables_from = file->records_end_ / page * page;
+    const std::uint64_t map_from = file->size_ <= map_limit                ? 0
+                                   : file->size_ - tables_from <= map_limit ? tables_from
+                                                                            : file->size_;
+    if (map_from < file->size_)
+        if (auto mapped = file->map_from(map_from); !mapped) return mapped.error();
     std::string format;
     switch (file->find(kFormatKey, format)) {
         case Find::Failed: return corrupt("unreadable record");
@@ -141,12 +141,23 @@ Result<std::shared_ptr<const CdbFile>> CdbFile::open(const std::string& path, st
     return std::shared_ptr<const CdbFile>(std::move(file));
 }
 
-CdbFile::~CdbFile() { release(fd_, map_, size_); }
+CdbFile::~CdbFile() { release(fd_, map_, map_length_, size_); }
+
+Status CdbFile::map_from(std::uint64_t offset) {
+    const std::uint64_t length = size_ - offset;
+    void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(offset));
+    if (map == MAP_FAILED)
+        return Error{fmt::format("cannot map snapshot {} ({} bytes): {}", path_, length, std::strerror(errno)), true};
+    map_ = static_cast<const char*>(map);
+    map_offset_ = offset;
+    map_length_ = length;
+    return success();
+}
 
 bool CdbFile::read_at(std::uint64_t offset, void* buffer, std::size_t size) const {
     if (offset > size_ || size > size_ - offset) return false;
-    if (map_ != nullptr) {
-        std::memcpy(buffer, map_ + offset, size);
+    if (map_ != nullptr && offset >= map_offset_) {
+        std::memcpy(buffer, map_ + (offset - map_offset_), size);
         return true;
     }
     auto* out = static_cast<char*>(buffer);
@@ -162,9 +173,10 @@ bool CdbFile::read_at(std::uint64_t offset, void* buffer, std::size_t size) cons
 }
 
 const unsigned char* CdbFile::bytes_at(std::uint64_t offset, std::size_t size, unsigned char* buffer) const {
-    if (map_ != nullptr)
-        return offset <= size_ && size <= size_ - offset ? reinterpret_cast<const unsigned char*>(map_ + offset)
-                                                         : nullptr;
+    if (map_ != nullptr && offset >= map_offset_)
+        return offset <= size_ && size <= size_ - offset
+                   ? reinterpret_cast<const unsigned char*>(map_ + (offset - map_offset_))
+                   : nullptr;
     return read_at(offset, buffer, size) ? buffer : nullptr;
 }
 

@@ -1,15 +1,19 @@
 // cdb_file.hpp — a snapshot file: a constant database (tinycdb's format)
 // with a format stamp checked on open; and the builder that writes one.
 //
-// A small file is mapped (fastest); a large one is read with pread(2)
-// through the page cache, so a process's memory stays a few kilobytes
-// whatever the number of accounts. Two readers need that: Dovecot caps its
-// auth processes' address space (vsz_limit, 256 MB by default) and a
-// mapping counts in full — the accounts snapshot of a million accounts is
-// ≈350 MB, and a switch holds two for a moment; and snm-policyd, whose
-// resident set would otherwise grow to the routing snapshot's size as
-// lookups touch its pages. A read lookup costs two small preads (the hash
-// slots, then the record), a few microseconds more than in a mapping.
+// How much of a file is mapped into memory is bounded (`map_limit`), so a
+// process's memory does not grow with the number of accounts. Two readers
+// need that: Dovecot caps its auth processes' address space (vsz_limit,
+// 256 MB by default) and a mapping counts in full — the accounts snapshot
+// of a million accounts is ≈350 MB, and a switch holds two for a moment;
+// and snm-policyd, whose resident set would otherwise grow to the routing
+// snapshot's size as lookups touch its pages. So:
+//
+//   * a file up to `map_limit` is mapped whole: a lookup is memory reads;
+//   * else its hash tables (16 bytes per record, ≈¼ of the file) are mapped
+//     if they fit, and records are read with pread(2) through the page
+//     cache: a miss costs no system call, a hit one;
+//   * else everything is read with pread: two per lookup (slots, record).
 //
 // Lookups copy the value into a caller's buffer, which a caller reuses, so
 // they allocate nothing in the steady state. Safe from several threads
@@ -37,8 +41,8 @@ inline constexpr std::size_t kMaxLookupKey = 512;
 // Meta keys start with '#', which no address or domain does.
 inline constexpr std::string_view kFormatKey = "#format";
 
-// Files up to this size are mapped, larger ones read (see above).
-inline constexpr std::uint64_t kMaxMappedBytes = 32u << 20;
+// At most this much of a file is mapped (see above).
+inline constexpr std::uint64_t kMaxMappedBytes = 64u << 20;
 
 // kMaxMappedBytes, or less under a process address-space limit
 // (RLIMIT_AS): during a switch two snapshots are open at once.
@@ -48,7 +52,7 @@ enum class Find { Found, NotFound, Failed };
 
 class CdbFile {
 public:
-    // Opens `path` (mapped if it has at most `map_limit` bytes) and checks
+    // Opens `path` (mapping at most `map_limit` bytes of it) and checks
     // its "#format" stamp equals `expected_format` (e.g. "snm-accounts 1").
     // Errors name the path and what to do.
     static Result<std::shared_ptr<const CdbFile>> open(const std::string& path, std::string_view expected_format,
@@ -75,10 +79,13 @@ public:
 
     const std::string& path() const { return path_; }
     std::uint64_t size_bytes() const { return size_; }
-    bool mapped() const { return map_ != nullptr; }
+    // How much of the file is mapped: all of it, its hash tables, or none.
+    std::uint64_t mapped_bytes() const { return map_length_; }
 
 private:
     CdbFile() = default;
+    // Maps [offset, size_) of the file (`offset` a multiple of the page size).
+    Status map_from(std::uint64_t offset);
     // Copies `size` bytes at `offset` into `buffer`; false when out of bounds or unreadable.
     bool read_at(std::uint64_t offset, void* buffer, std::size_t size) const;
     // `size` bytes at `offset`: in the mapping, or read into `buffer`; nullptr as read_at's false.
@@ -87,7 +94,9 @@ private:
     static constexpr std::size_t kTables = 256;
     std::string path_;
     int fd_ = -1;
-    const char* map_ = nullptr;  // the whole file, when mapped
+    const char* map_ = nullptr;     // bytes [map_offset_, size_) of the file, when mapped
+    std::uint64_t map_offset_ = 0;
+    std::uint64_t map_length_ = 0;
     std::uint64_t size_ = 0;
     std::uint32_t records_end_ = 0;  // records lie in [header, records_end_)
     std::array<std::uint32_t, 2 * kTables> header_{};  // (table position, slot count) per table
