@@ -37,6 +37,10 @@ struct ListenOptions {
 // it is a socket; any other file at that path is an error).
 Result<int> listen_on(const SocketSpec& spec, const ListenOptions& options = {});
 
+// Small writes go out at once, not held back by Nagle's algorithm until the
+// peer acknowledges the previous ones. No effect on a unix socket.
+void set_tcp_nodelay(int fd);
+
 struct ConnectOptions {
     std::string_view peer;     // what listens there, for messages ("rspamd controller")
     bool nonblocking = false;  // leave the socket non-blocking (the caller polls)

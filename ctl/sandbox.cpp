@@ -18,10 +18,7 @@
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,6 +38,7 @@
 #include "option_parser.hpp"
 #include "program_paths.hpp"
 #include "sieve_setup.hpp"
+#include "socket_spec.hpp"
 #include "staged_files.hpp"
 
 namespace snm::ctl {
@@ -111,46 +109,41 @@ bool alive(pid_t pid) {
     return ::kill(pid, 0) == 0;
 }
 
-bool tcp_port_open(unsigned port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return open;
+// A readiness probe's connection to `spec_text`, or -1 while nothing
+// accepts there (a full unix backlog counts as not yet ready).
+int connect_probe(const std::string& spec_text) {
+    constexpr auto kProbeTimeout = std::chrono::seconds(2);
+    const auto spec = parse_socket_spec(spec_text);
+    if (!spec) return -1;
+    const auto fd = connect_to(*spec, kProbeTimeout);
+    return fd ? *fd : -1;
 }
+
+bool accepts(const std::string& spec_text) {
+    const int fd = connect_probe(spec_text);
+    if (fd >= 0) ::close(fd);
+    return fd >= 0;
+}
+
+std::string loopback(unsigned port) { return fmt::format("inet:127.0.0.1:{}", port); }
+
+bool tcp_port_open(unsigned port) { return accepts(loopback(port)); }
+
+bool unix_socket_open(const std::string& path) { return accepts("unix:" + path); }
 
 // Whether the server on `port` answers with a greeting starting `prefix`
 // ("220" for SMTP, "* OK" for IMAP, "+OK" for POP3): a listener alone is
 // not enough, the master process holds it even when its workers die.
 bool greets(unsigned port, std::string_view prefix) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int fd = connect_probe(loopback(port));
+    if (fd < 0) return false;
     const timeval timeout{2, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     char banner[64] = {};
-    bool ok = false;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-        const ssize_t n = ::recv(fd, banner, sizeof banner - 1, 0);
-        ok = n >= static_cast<ssize_t>(prefix.size()) && std::string_view(banner, static_cast<std::size_t>(n)).starts_with(prefix);
-    }
+    const ssize_t n = ::recv(fd, banner, sizeof banner - 1, 0);
     ::close(fd);
-    return ok;
-}
-
-bool unix_socket_open(const std::string& path) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return open;
+    return n >= static_cast<ssize_t>(prefix.size()) &&
+           std::string_view(banner, static_cast<std::size_t>(n)).starts_with(prefix);
 }
 
 std::string tail_of(const std::string& path, std::size_t lines) {

@@ -22,6 +22,7 @@
 #include "log.hpp"
 #include "milter_protocol.hpp"
 #include "milter_session.hpp"
+#include "socket_spec.hpp"
 
 namespace snm::milter {
 
@@ -118,8 +119,7 @@ void serve_connection(int fd, Shared& shared) {
 void configure(int fd) {
     const timeval wakeup{kWakeupSeconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wakeup, sizeof wakeup);
-    const int on = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // fails harmlessly on unix sockets
+    set_tcp_nodelay(fd);
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -18,6 +17,7 @@
 #include "netstring.hpp"
 #include "policy.hpp"
 #include "policy_request.hpp"
+#include "socket_spec.hpp"
 #include "socketmap.hpp"
 
 namespace snm::policyd {
@@ -193,8 +193,7 @@ void Server::accept_all(Listener& listener) {
             }
             continue;
         }
-        const int on = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // fails harmlessly on unix sockets
+        set_tcp_nodelay(fd);
         auto connection = std::make_unique<Connection>(listener.protocol, fd, peer_name(fd));
         epoll_event event{};
         event.events = EPOLLIN;
