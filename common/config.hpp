@@ -64,6 +64,20 @@ struct SpecialMailbox {
     std::string specialUse;  // "Junk", "Trash", … or empty
 };
 
+// Brute-force protection of every login (IMAP, POP3, ManageSieve and SMTP
+// AUTH, which Postfix hands to Dovecot): snm-policyd answers Dovecot's auth
+// policy requests from per-address and per-account failure counts.
+struct LoginThrottle {
+    bool enable = true;
+    unsigned maxFailures = 10;          // failed logins from one address within findTime before a ban
+    unsigned findTime = 600;            // seconds
+    unsigned banTime = 900;             // the first ban, seconds; each further ban doubles it
+    unsigned maxBanTime = 86400;        // the longest ban, seconds
+    unsigned accountMaxFailures = 100;  // failed logins on one account within findTime, from anywhere
+    unsigned accountDelay = 15;         // seconds each further login on that account waits
+    std::vector<std::string> allowNetworks;  // never throttled, beside dkim.internalNetworks
+};
+
 struct Config {
     std::string sourceFile;  // path the model was loaded from
 
@@ -103,7 +117,7 @@ struct Config {
     // entry gets one RSA selector `dkimSelector` of `dkimKeyBits`.
     std::vector<DkimDomain> dkimDomains;
     DkimOnError dkimOnError = DkimOnError::Tempfail;
-    // Clients whose mail is signed without SMTP AUTH (CIDR).
+    // Clients whose mail is signed without SMTP AUTH (CIDR blocks or addresses).
     std::vector<std::string> dkimInternalNetworks = {"127.0.0.0/8", "::1/128"};
 
     std::string mailDirectory = "/var/vmail";
@@ -122,6 +136,7 @@ struct Config {
     std::string recipientDelimiter = "+";
     bool lmtpSaveToDetailMailbox = true;
     std::uint64_t messageSizeLimit = 20971520;
+    LoginThrottle loginThrottle;
 
     // The DKIM selectors in force for `domain` (explicit or the default one).
     std::vector<DkimSelector> selectors_for(const std::string& domain) const;

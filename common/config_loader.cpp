@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "address.hpp"
+#include "network_list.hpp"
 #include "password_hash.hpp"
 
 namespace snm {
@@ -159,6 +160,19 @@ private:
         if (auto s = node.as_string()) each(s->get(), position_of(node.source()));
         else if (node.is_array()) string_list(node, name, each);
         else error(node, fmt::format("`{}` must be a string or a list of strings, not {}", name, type_name(node.type())));
+    }
+    // A list of CIDR blocks or addresses, each checked by the parser the
+    // daemons use; replaces `out`.
+    void network_list(const toml::node& node, std::string_view name, std::vector<std::string>& out) {
+        out.clear();
+        string_list(node, name, [&](std::string network, SourcePosition pos) {
+            if (NetworkList().add(network))
+                out.push_back(std::move(network));
+            else
+                error(pos, fmt::format("`{}` in `{}` is not an IP address or CIDR block; expected e.g. "
+                                       "\"192.0.2.0/24\", \"2001:db8::/32\" or \"192.0.2.1\"",
+                                       network, name));
+        });
     }
     std::optional<std::string> absolute_path(const toml::node& node, std::string_view name) {
         auto path = string_value(node, name);
@@ -374,6 +388,7 @@ private:
         if (auto n = unsigned_value(node, "messageSizeLimit", 1024, std::uint64_t{1} << 40)) config_.messageSizeLimit = *n;
     }
 
+    void read_login_throttle(const toml::node& node);
     void check_whole();
 
     static const std::vector<Option>& options();
@@ -431,6 +446,7 @@ const std::vector<Loader::Option>& Loader::options() {
         {"mailboxes", &Loader::read_mailboxes},
         {"lmtpSaveToDetailMailbox", &Loader::read_lmtp_save_to_detail_mailbox},
         {"messageSizeLimit", &Loader::read_message_size_limit},
+        {"loginThrottle", &Loader::read_login_throttle},
     };
     return table;
 }
@@ -681,15 +697,7 @@ void Loader::read_dkim_table(const toml::node& node) {
                 else error(value, fmt::format("`dkim.onError` is `{}`; expected \"tempfail\" or \"accept\"", *s));
             }
         } else if (key.str() == "internalNetworks") {
-            config_.dkimInternalNetworks.clear();
-            string_list(value, "dkim.internalNetworks", [&](std::string network, SourcePosition pos) {
-                // Address/prefix; the milter parses it, here only its shape.
-                const auto slash = network.find('/');
-                const bool ok = slash != std::string::npos && slash > 0 && slash + 1 < network.size() &&
-                                network.find_first_not_of("0123456789", slash + 1) == std::string::npos;
-                if (!ok) error(pos, fmt::format("internal network `{}` is not in CIDR form; expected e.g. \"192.0.2.0/24\"", network));
-                else config_.dkimInternalNetworks.push_back(network);
-            });
+            network_list(value, "dkim.internalNetworks", config_.dkimInternalNetworks);
         } else if (key.str() == "domains") {
             auto domains = value.as_table();
             if (!domains) {
@@ -701,6 +709,52 @@ void Loader::read_dkim_table(const toml::node& node) {
             unknown_key(key, "[dkim]", known);
         }
     }
+}
+
+void Loader::read_login_throttle(const toml::node& node) {
+    auto table = node.as_table();
+    if (!table) {
+        error(node, "`loginThrottle` must be a table ([loginThrottle])");
+        return;
+    }
+    struct Limit {
+        std::string_view name;
+        unsigned LoginThrottle::*field;
+        std::uint64_t min, max;
+    };
+    static constexpr std::uint64_t kWeek = 7 * 86400;
+    static const Limit limits[] = {
+        {"maxFailures", &LoginThrottle::maxFailures, 1, 100000},
+        {"findTime", &LoginThrottle::findTime, 1, kWeek},
+        {"banTime", &LoginThrottle::banTime, 1, kWeek},
+        {"maxBanTime", &LoginThrottle::maxBanTime, 1, kWeek},
+        {"accountMaxFailures", &LoginThrottle::accountMaxFailures, 1, 1000000},
+        {"accountDelay", &LoginThrottle::accountDelay, 0, 60},  // Dovecot's auth clients wait about a minute at most
+    };
+    static const std::vector<std::string_view> known = [] {
+        std::vector<std::string_view> names = {"enable", "allowNetworks"};
+        for (const auto& limit : limits) names.push_back(limit.name);
+        return names;
+    }();
+    auto& throttle = config_.loginThrottle;
+    for (auto& [key, value] : *table) {
+        const std::string name = "loginThrottle." + std::string(key.str());
+        if (key.str() == "enable") {
+            if (auto b = bool_value(value, name)) throttle.enable = *b;
+        } else if (key.str() == "allowNetworks") {
+            network_list(value, name, throttle.allowNetworks);
+        } else if (const auto* limit = std::find_if(std::begin(limits), std::end(limits),
+                                                    [&](const Limit& l) { return l.name == key.str(); });
+                   limit != std::end(limits)) {
+            if (auto n = unsigned_value(value, name, limit->min, limit->max))
+                throttle.*(limit->field) = static_cast<unsigned>(*n);
+        } else {
+            unknown_key(key, "[loginThrottle]", known);
+        }
+    }
+    if (throttle.banTime > throttle.maxBanTime)
+        error(node, fmt::format("`loginThrottle.banTime` ({} s) is longer than `loginThrottle.maxBanTime` ({} s)",
+                                throttle.banTime, throttle.maxBanTime));
 }
 
 void Loader::read_dkim_domain(const toml::key& key, const toml::node& node) {

@@ -10,18 +10,6 @@ namespace snm {
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-    std::vector<std::string_view> parts;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        auto end = text.find(separator, start);
-        if (end == std::string_view::npos) end = text.size();
-        parts.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return parts;
-}
-
 std::optional<Canonicalization> parse_canonicalization(std::string_view text) {
     if (text == "relaxed") return Canonicalization::Relaxed;
     if (text == "simple") return Canonicalization::Simple;
@@ -46,7 +34,7 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
         return value;
     };
 
-    const auto canonicalization = split(record(layout::kCanonicalization), '/');
+    const auto canonicalization = layout::split_record(record(layout::kCanonicalization), '/');
     if (canonicalization.size() != 2) return corrupt("the canonicalization");
     auto header = parse_canonicalization(canonicalization[0]);
     auto body = parse_canonicalization(canonicalization[1]);
@@ -60,7 +48,7 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
     else return corrupt("the on-error setting");
 
     if (const std::string& networks = record(layout::kInternalNetworks); !networks.empty())
-        for (auto network : split(networks, ',')) snapshot->internal_networks.emplace_back(network);
+        for (auto network : layout::split_record(networks, ',')) snapshot->internal_networks.emplace_back(network);
 
     bool malformed = false;
     CdbFile::Position position;
@@ -68,9 +56,9 @@ Result<std::shared_ptr<const DkimSnapshot>> DkimSnapshot::open(const std::string
     while ((*file)->next(position, key, value)) {
         if (!key.starts_with(layout::kSigningDomain)) continue;
         auto& keys = snapshot->domains_[key.substr(layout::kSigningDomain.size())];
-        for (auto line : split(value, '\n')) {
+        for (auto line : layout::split_record(value, '\n')) {
             if (line.empty()) continue;
-            const auto fields = split(line, '\t');
+            const auto fields = layout::split_record(line, '\t');
             if (fields.size() != 3 || (fields[1] != "rsa" && fields[1] != "ed25519")) {
                 malformed = true;
                 continue;

@@ -102,6 +102,7 @@ Result<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::open(const std::
         return unreadable("the recipient delimiter");
 
     std::string record;
+    if (auto s = snapshot->read_login_throttle(); !s) return Error{fmt::format("snapshot {}: {}", path, s.error().message), true};
     std::size_t count = 0;
     if (const auto found = snapshot->file_->find(layout::kRegexCount, record); found == Find::Failed)
         return unreadable("the regexp alias count");
@@ -123,6 +124,34 @@ Result<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::open(const std::
         snapshot->regex_aliases_.push_back(std::move(alias));
     }
     return std::shared_ptr<const RoutingSnapshot>(std::move(snapshot));
+}
+
+Status RoutingSnapshot::read_login_throttle() {
+    std::string record;
+    const auto found = file_->find(layout::kLoginThrottle, record);
+    if (found == Find::Failed) return Error{"the login throttle limits are unreadable; run `snmctl apply`"};
+    login_throttle_.enable = found == Find::Found;
+    if (!login_throttle_.enable) return success();
+    auto& t = login_throttle_;
+    unsigned* const fields[] = {&t.maxFailures, &t.findTime, &t.banTime, &t.maxBanTime, &t.accountMaxFailures,
+                                &t.accountDelay};
+    std::size_t field = 0;
+    for (const auto number : layout::split_record(record, ' ')) {
+        if (field == std::size(fields) ||
+            std::from_chars(number.data(), number.data() + number.size(), *fields[field]).ec != std::errc())
+            return Error{fmt::format("the login throttle limits \"{}\" are malformed; run `snmctl apply`", record)};
+        ++field;
+    }
+    if (field != std::size(fields))
+        return Error{fmt::format("the login throttle limits \"{}\" are malformed; run `snmctl apply`", record)};
+    if (file_->find(layout::kLoginAllow, record) == Find::Failed)
+        return Error{"the networks exempt from login throttling are unreadable; run `snmctl apply`"};
+    if (!record.empty())
+        for (const auto network : layout::split_record(record, ','))
+            if (!login_allow_.add(network))
+                return Error{fmt::format("`{}` among the networks exempt from login throttling is malformed; run `snmctl apply`",
+                                         network)};
+    return success();
 }
 
 RoutingSnapshot::~RoutingSnapshot() {

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "cdb_file.hpp"
+#include "config.hpp"
+#include "network_list.hpp"
 #include "result.hpp"
 
 namespace snm {
@@ -55,6 +57,11 @@ public:
     Find is_rejected_recipient(std::string_view address) const;
 
     std::string_view recipient_delimiter() const { return delimiter_; }
+    // loginThrottle's limits (enable = false when logins are not throttled;
+    // allowNetworks is left empty: see login_allow()).
+    const LoginThrottle& login_throttle() const { return login_throttle_; }
+    // Clients never throttled: dkim.internalNetworks and loginThrottle.allowNetworks.
+    const NetworkList& login_allow() const { return login_allow_; }
     const CdbFile& file() const { return *file_; }
 
 private:
@@ -63,6 +70,7 @@ private:
         std::string account;
     };
     explicit RoutingSnapshot(std::shared_ptr<const CdbFile> file) : file_(std::move(file)) {}
+    Status read_login_throttle();
     // The address without its extension, and the extension ("+tag"), when it has one.
     bool split_extension(std::string_view address, std::string_view& base_local, std::string_view& extension) const;
     const RegexAlias* matching_regex(std::string_view address) const;
@@ -72,6 +80,8 @@ private:
 
     std::shared_ptr<const CdbFile> file_;
     std::string delimiter_;
+    LoginThrottle login_throttle_;
+    NetworkList login_allow_;
     std::vector<std::unique_ptr<RegexAlias>> regex_aliases_;
 };
 

@@ -89,6 +89,14 @@ Status write_routing(const Config& config, CdbBuilder& cdb) {
     if (auto a = cdb.add(kFormatKey, layout::kRoutingFormat); !a) return a;
     if (auto a = cdb.add(layout::kDelimiter, config.recipientDelimiter); !a) return a;
     if (auto a = cdb.add(layout::kRegexCount, std::to_string(regex_aliases.size())); !a) return a;
+    if (const auto& t = config.loginThrottle; t.enable) {
+        const auto limits = fmt::format("{} {} {} {} {} {}", t.maxFailures, t.findTime, t.banTime, t.maxBanTime,
+                                        t.accountMaxFailures, t.accountDelay);
+        std::vector<std::string> allowed = config.dkimInternalNetworks;
+        allowed.insert(allowed.end(), t.allowNetworks.begin(), t.allowNetworks.end());
+        if (auto a = cdb.add(layout::kLoginThrottle, limits); !a) return a;
+        if (auto a = cdb.add(layout::kLoginAllow, join(allowed)); !a) return a;
+    }
     for (const auto& domain : config.domains)
         if (auto a = cdb.add(key(layout::kDomain, domain), ""); !a) return a;
     for (const auto& account : config.loginAccounts) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace snm::layout {
 
@@ -21,6 +22,10 @@ inline constexpr std::string_view kRoutingFile = "routing.cdb";
 inline constexpr std::string_view kRoutingFormat = "snm-routing 1";
 inline constexpr std::string_view kDelimiter = "#delimiter";    // recipientDelimiter
 inline constexpr std::string_view kRegexCount = "#regex-count";  // number of kRegexAlias records
+// loginThrottle: "maxFailures findTime banTime maxBanTime accountMaxFailures
+// accountDelay" (counts and seconds); absent when logins are not throttled.
+inline constexpr std::string_view kLoginThrottle = "#login-throttle";
+inline constexpr std::string_view kLoginAllow = "#login-allow";  // "cidr,cidr": never throttled
 inline constexpr std::string_view kDomain = "d:";          // domain -> ""
 inline constexpr std::string_view kMailbox = "m:";         // account -> "domain/local/"
 inline constexpr std::string_view kSendOnly = "s:";        // send-only account -> reject message
@@ -38,5 +43,18 @@ inline constexpr std::string_view kCanonicalization = "#canonicalization";  // "
 inline constexpr std::string_view kOnError = "#on-error";                   // "tempfail" | "accept"
 inline constexpr std::string_view kInternalNetworks = "#internal-networks"; // "cidr,cidr"
 inline constexpr std::string_view kSigningDomain = "k:";  // domain -> "selector\talgorithm\tkeyfile\n" per selector
+
+// The fields of a record value, split at `separator` (an empty value is one
+// empty field).
+inline std::vector<std::string_view> split_record(std::string_view value, char separator) {
+    std::vector<std::string_view> fields;
+    for (std::size_t start = 0; start <= value.size();) {
+        auto end = value.find(separator, start);
+        if (end == std::string_view::npos) end = value.size();
+        fields.push_back(value.substr(start, end - start));
+        start = end + 1;
+    }
+    return fields;
+}
 
 }  // namespace snm::layout

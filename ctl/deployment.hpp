@@ -22,6 +22,9 @@ struct Ports {
     unsigned pop3s = 995;
     unsigned managesieve = 4190;
     unsigned sink = 0;  // sandbox only: the capture sink outgoing mail is relayed to
+    // snm-policyd's Dovecot auth policy listener, on loopback: Dovecot's
+    // HTTP client speaks TCP only.
+    unsigned auth_policy = 10029;
 };
 
 struct Deployment {
@@ -50,6 +53,7 @@ struct Deployment {
     std::string lmtp_socket() const { return dovecot_base_dir + "/snm-lmtp"; }
     std::string sasl_socket() const { return dovecot_base_dir + "/snm-auth"; }
     std::string quota_status_socket() const { return dovecot_base_dir + "/snm-quota-status"; }
+    std::string auth_policy_socket() const { return "inet:127.0.0.1:" + std::to_string(ports.auth_policy); }
     std::string rspamd_proxy_socket() const { return run_dir + "/rspamd-milter"; }
     std::string rspamd_controller_socket() const { return run_dir + "/rspamd-controller"; }
 
@@ -71,6 +75,7 @@ struct Deployment {
 Deployment system_deployment(const std::string& root);
 
 // A private sandbox in `directory` on 127.0.0.1, ports base+25, base+587, …
+// (the auth policy listener on base+27)
 Deployment sandbox_deployment(const std::string& directory, unsigned port_base);
 
 }  // namespace snm::ctl

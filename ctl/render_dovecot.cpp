@@ -29,6 +29,28 @@ std::string inet_listener(const Deployment& d, const char* name, unsigned port, 
                        ssl ? "    ssl = yes\n" : "");
 }
 
+// loginThrottle: every login (IMAP, POP3, ManageSieve, and SMTP AUTH through
+// Postfix) is checked with snm-policyd before the password is, and reported
+// to it after. Only the login name, the client address and the protocol
+// are sent — no password, no password hash.
+std::string auth_policy(const Config& c, const Deployment& d) {
+    if (!c.loginThrottle.enable) return "";
+    return fmt::format(R"(# Brute-force protection (loginThrottle): snm-policyd counts failed logins
+# per address and per account and refuses banned addresses before their
+# password is checked. If it cannot be reached, logins go on (logged).
+auth_policy_server_url = http://127.0.0.1:{port}/
+auth_policy_request_attributes = login=%{{requested_username}} remote=%{{rip}} protocol=%s
+# Dovecot requires a nonce; it salts a password hash that is never sent.
+auth_policy_hash_nonce = snm-unused
+auth_policy_reject_on_fail = no
+auth_policy_check_before_auth = yes
+auth_policy_check_after_auth = no
+auth_policy_report_after_auth = yes
+
+)",
+                       fmt::arg("port", d.ports.auth_policy));
+}
+
 std::string dovecot_conf(const Config& c, const Deployment& d) {
     std::string out = rendered_header("Dovecot configuration", c.sourceFile);
     const auto tls = tls_paths(c);
@@ -58,7 +80,7 @@ auth_mechanisms = plain login
 # workers than cores only queue (bench/dovecot/RESULTS.md).
 auth_worker_max_count = {workers}
 
-# Accounts come from snm's auth driver, reading the accounts snapshot that
+{throttle}# Accounts come from snm's auth driver, reading the accounts snapshot that
 # `snmctl apply` writes; a new snapshot is picked up within a second.
 passdb {{
   driver = snm
@@ -87,6 +109,7 @@ namespace inbox {{
                        fmt::arg("listen", d.listen_address.empty() ? "" : fmt::format("listen = {}\n", d.listen_address)),
                        fmt::arg("log", d.log_dir.empty() ? "" : fmt::format("log_path = {}/dovecot.log\n", d.log_dir)),
                        fmt::arg("workers", std::max(1u, std::thread::hardware_concurrency())),
+                       fmt::arg("throttle", auth_policy(c, d)),
                        fmt::arg("cert", tls.certificate), fmt::arg("key", tls.key), fmt::arg("accounts", accounts),
                        fmt::arg("maildir", c.mailDirectory), fmt::arg("uid", c.vmailUID),
                        fmt::arg("separator", c.hierarchySeparator));

@@ -23,9 +23,10 @@ std::string postfix_networks(const std::vector<std::string>& networks) {
     std::string out;
     for (const auto& network : networks) {
         if (!out.empty()) out += ' ';
-        const auto slash = network.find('/');
+        const auto slash = network.find('/');  // a bare address has none
         if (network.find(':') != std::string::npos)
-            out += fmt::format("[{}]{}", network.substr(0, slash), network.substr(slash));
+            out += fmt::format("[{}]{}", network.substr(0, slash),
+                               slash == std::string::npos ? "" : network.substr(slash));
         else
             out += network;
     }

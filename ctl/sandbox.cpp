@@ -274,7 +274,8 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
     auto policyd = spawn(d, "snm-policyd", {programs.policyd, "-f", "--state", c.stateDirectory, "--user",
                                             kSandboxDaemonUser, "--socket-mode", "0666", "--policy-socket",
                                             "unix:" + d.policy_socket(), "--socketmap-socket",
-                                            "unix:" + d.socketmap_socket()});
+                                            "unix:" + d.socketmap_socket(), "--auth-policy-socket",
+                                            d.auth_policy_socket()});
     if (!policyd) return policyd.error();
 
     // Spam and virus filtering: Redis for rspamd's Bayes, clamd, rspamd.
@@ -326,7 +327,10 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
         !s)
         return s;
     if (auto s = wait_ready("snm-policyd", *policyd, log("snm-policyd"),
-                            [&] { return unix_socket_open(d.policy_socket()) && unix_socket_open(d.socketmap_socket()); });
+                            [&] {
+                                return unix_socket_open(d.policy_socket()) && unix_socket_open(d.socketmap_socket()) &&
+                                       accepts(d.auth_policy_socket());
+                            });
         !s)
         return s;
     if (milter)

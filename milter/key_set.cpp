@@ -1,81 +1,11 @@
 // key_set.cpp — see key_set.hpp.
 #include "key_set.hpp"
 
-#include <arpa/inet.h>
-
-#include <charconv>
-#include <cstring>
 #include <fmt/format.h>
 
 #include "log.hpp"
 
 namespace snm::milter {
-
-namespace {
-
-// Parses an address into 4 or 16 bytes; IPv4-mapped IPv6 becomes IPv4.
-bool parse_address(std::string_view text, int& family, unsigned char bytes[16]) {
-    if (text.starts_with("IPv6:") || text.starts_with("ipv6:")) text.remove_prefix(5);
-    char buffer[INET6_ADDRSTRLEN + 1];
-    if (text.empty() || text.size() >= sizeof buffer) return false;
-    std::memcpy(buffer, text.data(), text.size());
-    buffer[text.size()] = '\0';
-    if (::inet_pton(AF_INET, buffer, bytes) == 1) {
-        family = AF_INET;
-        return true;
-    }
-    if (::inet_pton(AF_INET6, buffer, bytes) == 1) {
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (std::memcmp(bytes, mapped, sizeof mapped) == 0) {
-            std::memmove(bytes, bytes + 12, 4);
-            family = AF_INET;
-        } else {
-            family = AF_INET6;
-        }
-        return true;
-    }
-    return false;
-}
-
-bool prefix_matches(const unsigned char* a, const unsigned char* b, unsigned prefix) {
-    const unsigned whole = prefix / 8, rest = prefix % 8;
-    if (std::memcmp(a, b, whole) != 0) return false;
-    if (rest == 0) return true;
-    const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-    return (a[whole] & mask) == (b[whole] & mask);
-}
-
-}  // namespace
-
-bool NetworkList::add(std::string_view cidr) {
-    Block block;
-    const auto slash = cidr.find('/');
-    if (!parse_address(cidr.substr(0, slash), block.family, block.bytes)) return false;
-    const unsigned width = block.family == AF_INET ? 32 : 128;
-    block.prefix = width;
-    if (slash != std::string_view::npos) {
-        const auto digits = cidr.substr(slash + 1);
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), block.prefix);
-        if (ec != std::errc() || end != digits.data() + digits.size()) return false;
-        // An IPv4-mapped block ("::ffff:10.0.0.0/104") was turned into IPv4 above.
-        if (block.family == AF_INET && cidr.find(':') != std::string_view::npos) {
-            if (block.prefix < 96 || block.prefix > 128) return false;
-            block.prefix -= 96;
-        }
-        if (block.prefix > width) return false;
-    }
-    blocks_.push_back(block);
-    return true;
-}
-
-bool NetworkList::contains(std::string_view address) const {
-    int family = 0;
-    unsigned char bytes[16] = {};
-    if (!parse_address(address, family, bytes)) return false;
-    for (const auto& block : blocks_)
-        if (block.family == family && prefix_matches(block.bytes, bytes, block.prefix)) return true;
-    return false;
-}
 
 std::shared_ptr<const KeySet> KeySet::build(const DkimSnapshot& snapshot) {
     auto set = std::make_shared<KeySet>();

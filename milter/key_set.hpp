@@ -21,27 +21,11 @@
 
 #include "config.hpp"
 #include "dkim_snapshot.hpp"
+#include "network_list.hpp"
 #include "signer.hpp"
 #include "snapshot_source.hpp"
 
 namespace snm::milter {
-
-// IPv4/IPv6 CIDR blocks (dkim.internalNetworks).
-class NetworkList {
-public:
-    // Adds "a.b.c.d/n", "x:y::/n" or a bare address; false if malformed.
-    bool add(std::string_view cidr);
-    // `address` as the MTA reports it ("192.0.2.1", "::1", "IPv6:::1", "::ffff:192.0.2.1").
-    bool contains(std::string_view address) const;
-
-private:
-    struct Block {
-        int family = 0;
-        unsigned char bytes[16] = {};
-        unsigned prefix = 0;
-    };
-    std::vector<Block> blocks_;
-};
 
 struct DomainKeys {
     std::vector<SigningKey> keys;

@@ -3,7 +3,7 @@
 // routing snapshot that `snmctl apply` writes.
 //
 //   snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC
-//               [-f] [-v] [--user USER] [--socket-mode MODE]
+//               [--auth-policy-socket SPEC] [-f] [-v] [--user USER] [--socket-mode MODE]
 //
 // SPEC is unix:PATH or inet:HOST:PORT. The sockets are made first (as root
 // if started as root; unix sockets get MODE, default 0660, and belong to
@@ -33,14 +33,16 @@ namespace {
 constexpr const char* kProgram = "snm-policyd";
 constexpr const char* kUsage =
     "usage: snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC\n"
-    "                   [-f] [-v] [--user USER] [--socket-mode MODE]\n"
+    "                   [--auth-policy-socket SPEC] [-f] [-v] [--user USER] [--socket-mode MODE]\n"
     "\n"
-    "Postfix socketmap tables (domains, mailboxes, aliases, senders) and SMTPD\n"
-    "access policy service for snm, answered from DIR/routing.cdb.\n"
+    "Postfix socketmap tables (domains, mailboxes, aliases, senders), SMTPD\n"
+    "access policy service and Dovecot auth policy service (login throttling)\n"
+    "for snm, answered from DIR/routing.cdb.\n"
     "\n"
     "  --state DIR               snm's state directory (holds routing.cdb)\n"
     "  --policy-socket SPEC      check_policy_service endpoint: unix:PATH or inet:HOST:PORT\n"
     "  --socketmap-socket SPEC   socketmap: endpoint: unix:PATH or inet:HOST:PORT\n"
+    "  --auth-policy-socket SPEC Dovecot auth_policy_server_url endpoint: inet:HOST:PORT\n"
     "  --user USER               run as USER (required when started as root)\n"
     "  --socket-mode MODE        permissions of unix sockets, octal (default 0660)\n"
     "  -f, --foreground          stay in the foreground, log to stderr\n"
@@ -54,6 +56,7 @@ struct Options {
     std::string state;
     std::string policy_socket;
     std::string socketmap_socket;
+    std::string auth_policy_socket;
     std::string user;
     mode_t socket_mode = 0660;
     bool foreground = false;
@@ -67,11 +70,12 @@ int usage_error(const std::string& message) {
 
 // Parses the command line; returns an exit code when the program should stop.
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
-    enum { kState = 1000, kPolicy, kSocketmap, kUser, kMode, kHelp, kVersion };
+    enum { kState = 1000, kPolicy, kSocketmap, kAuthPolicy, kUser, kMode, kHelp, kVersion };
     static const option long_options[] = {
         {"state", required_argument, nullptr, kState},
         {"policy-socket", required_argument, nullptr, kPolicy},
         {"socketmap-socket", required_argument, nullptr, kSocketmap},
+        {"auth-policy-socket", required_argument, nullptr, kAuthPolicy},
         {"user", required_argument, nullptr, kUser},
         {"socket-mode", required_argument, nullptr, kMode},
         {"foreground", no_argument, nullptr, 'f'},
@@ -86,6 +90,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
             case kState: options.state = optarg; break;
             case kPolicy: options.policy_socket = optarg; break;
             case kSocketmap: options.socketmap_socket = optarg; break;
+            case kAuthPolicy: options.auth_policy_socket = optarg; break;
             case kUser: options.user = optarg; break;
             case kMode: {
                 const std::string_view text(optarg);
@@ -153,7 +158,9 @@ int main(int argc, char** argv) {
     if (!signals) return fatal(signals.error().message);
     snm::policyd::Server server(options.state + "/" + std::string(snm::layout::kRoutingFile));
     for (const auto& [protocol, text] : {std::pair{snm::policyd::Protocol::Policy, options.policy_socket},
-                                        std::pair{snm::policyd::Protocol::Socketmap, options.socketmap_socket}}) {
+                                        std::pair{snm::policyd::Protocol::Socketmap, options.socketmap_socket},
+                                        std::pair{snm::policyd::Protocol::AuthPolicy, options.auth_policy_socket}}) {
+        if (text.empty()) continue;  // --auth-policy-socket is optional
         auto fd = make_listener(text, options);
         if (!fd) return fatal(fd.error().message);
         server.add_listener(protocol, *fd, text);

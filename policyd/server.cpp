@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "auth_policy.hpp"
 #include "log.hpp"
 #include "netstring.hpp"
 #include "policy.hpp"
@@ -34,11 +35,23 @@ constexpr int kMaxEvents = 256;
 constexpr int kTickMilliseconds = 1000;
 
 std::size_t max_request(Protocol protocol) {
-    // A socketmap netstring is its payload plus "<digits>:" and ",".
-    return protocol == Protocol::Socketmap ? kMaxSocketmapRequest + kMaxNetstringDigits + 2 : kMaxPolicyRequest;
+    switch (protocol) {
+        // A socketmap netstring is its payload plus "<digits>:" and ",".
+        case Protocol::Socketmap: return kMaxSocketmapRequest + kMaxNetstringDigits + 2;
+        case Protocol::Policy: return kMaxPolicyRequest;
+        case Protocol::AuthPolicy: return kMaxAuthPolicyHeader + kMaxAuthPolicyBody;
+    }
+    return 0;
 }
 
-const char* protocol_name(Protocol protocol) { return protocol == Protocol::Socketmap ? "socketmap" : "policy"; }
+const char* protocol_name(Protocol protocol) {
+    switch (protocol) {
+        case Protocol::Socketmap: return "socketmap";
+        case Protocol::Policy: return "policy";
+        case Protocol::AuthPolicy: return "auth policy";
+    }
+    return "?";
+}
 
 std::string peer_name(int fd) {
     sockaddr_storage address{};
@@ -90,6 +103,7 @@ struct Server::Connection : Watched {
     std::string reply;
     LookupScratch scratch;
     PolicyRequest request;
+    AuthPolicyRequest auth_request;
     std::size_t pending() const { return output.size() - output_sent; }
 };
 
@@ -246,53 +260,79 @@ void Server::serve_buffered(Connection& connection) {
     std::size_t position = 0;
     while (position < input.size() && connection.pending() < kMaxPendingOutput) {
         const auto rest = input.substr(position);
-        if (connection.protocol == Protocol::Socketmap) {
-            const auto decoded = decode_netstring(rest, kMaxSocketmapRequest);
-            if (decoded.status == NetstringDecoded::Status::NeedMore) break;
-            if (decoded.status == NetstringDecoded::Status::Malformed) {
-                close_connection(connection, fmt::format("malformed socketmap request: {}", decoded.error));
-                return;
-            }
-            const auto outcome = answer_socketmap(routing, decoded.payload, connection.reply, connection.scratch);
-            if (outcome == SocketmapOutcome::Permanent || outcome == SocketmapOutcome::Temporary)
-                log_warning("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload.substr(0, 200),
-                            connection.reply);
-            else if (log_debug_enabled())  // formatting costs as much as the lookup: only when wanted
-                log_debug("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload, connection.reply);
-            append_netstring(connection.output, connection.reply);
-            position += decoded.consumed;
-        } else {
-            auto& request = connection.request;
-            const auto parsed = parse_policy_request(rest, request);
-            if (parsed.status == PolicyParsed::Status::NeedMore) break;
-            if (parsed.status == PolicyParsed::Status::Malformed) {
-                close_connection(connection, fmt::format("malformed policy request: {}", parsed.error));
-                return;
-            }
-            if (request.request != "smtpd_access_policy") {
-                close_connection(connection, fmt::format("policy request type \"{}\" is not smtpd_access_policy",
-                                                         request.request.substr(0, 100)));
-                return;
-            }
-            const auto decision = decide_policy(routing, request, connection.reply, connection.scratch);
-            // One line per decision; DUNNO only when debugging.
-            if (decision.outcome != PolicyOutcome::Dunno || log_debug_enabled())
-                log_line(decision.outcome == PolicyOutcome::Defer ? LogLevel::Warning : LogLevel::Info,
-                         fmt::format("{}: {}: {} from {}[{}]: sender=<{}> recipient=<{}> sasl_username={}: {} ({})",
-                                     request.queue_id.empty() ? "NOQUEUE" : request.queue_id,
-                                     decision.outcome == PolicyOutcome::Reject  ? "reject"
-                                     : decision.outcome == PolicyOutcome::Defer ? "defer"
-                                                                                : "dunno",
-                                     request.protocol_state, request.client_name, request.client_address,
-                                     request.sender, request.recipient, request.sasl_username, connection.reply,
-                                     decision.reason));
-            connection.output.append("action=").append(connection.reply).append("\n\n");
-            position += parsed.consumed;
+        std::size_t consumed = 0;
+        switch (connection.protocol) {
+            case Protocol::Socketmap: consumed = serve_socketmap(connection, routing, rest); break;
+            case Protocol::Policy: consumed = serve_policy(connection, routing, rest); break;
+            case Protocol::AuthPolicy: consumed = serve_auth_policy(connection, routing, rest); break;
         }
+        if (connection.fd < 0) return;  // closed: the request was malformed
+        if (consumed == 0) break;       // the rest of the request is still to come
+        position += consumed;
     }
     connection.input.erase(0, position);
     if (connection.input.size() > max_request(connection.protocol))  // the parsers refuse this first
         close_connection(connection, "request larger than the limit");
+}
+
+std::size_t Server::serve_socketmap(Connection& connection, const RoutingSnapshot* routing, std::string_view input) {
+    const auto decoded = decode_netstring(input, kMaxSocketmapRequest);
+    if (decoded.status == NetstringDecoded::Status::NeedMore) return 0;
+    if (decoded.status == NetstringDecoded::Status::Malformed) {
+        close_connection(connection, fmt::format("malformed socketmap request: {}", decoded.error));
+        return 0;
+    }
+    const auto outcome = answer_socketmap(routing, decoded.payload, connection.reply, connection.scratch);
+    if (outcome == SocketmapOutcome::Permanent || outcome == SocketmapOutcome::Temporary)
+        log_warning("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload.substr(0, 200), connection.reply);
+    else if (log_debug_enabled())  // formatting costs as much as the lookup: only when wanted
+        log_debug("socketmap from {}: \"{}\": {}", connection.peer, decoded.payload, connection.reply);
+    append_netstring(connection.output, connection.reply);
+    return decoded.consumed;
+}
+
+std::size_t Server::serve_policy(Connection& connection, const RoutingSnapshot* routing, std::string_view input) {
+    auto& request = connection.request;
+    const auto parsed = parse_policy_request(input, request);
+    if (parsed.status == PolicyParsed::Status::NeedMore) return 0;
+    if (parsed.status == PolicyParsed::Status::Malformed) {
+        close_connection(connection, fmt::format("malformed policy request: {}", parsed.error));
+        return 0;
+    }
+    if (request.request != "smtpd_access_policy") {
+        close_connection(connection, fmt::format("policy request type \"{}\" is not smtpd_access_policy",
+                                                 request.request.substr(0, 100)));
+        return 0;
+    }
+    const auto decision = decide_policy(routing, request, connection.reply, connection.scratch);
+    // One line per decision; DUNNO only when debugging.
+    if (decision.outcome != PolicyOutcome::Dunno || log_debug_enabled())
+        log_line(decision.outcome == PolicyOutcome::Defer ? LogLevel::Warning : LogLevel::Info,
+                 fmt::format("{}: {}: {} from {}[{}]: sender=<{}> recipient=<{}> sasl_username={}: {} ({})",
+                             request.queue_id.empty() ? "NOQUEUE" : request.queue_id,
+                             decision.outcome == PolicyOutcome::Reject  ? "reject"
+                             : decision.outcome == PolicyOutcome::Defer ? "defer"
+                                                                        : "dunno",
+                             request.protocol_state, request.client_name, request.client_address, request.sender,
+                             request.recipient, request.sasl_username, connection.reply, decision.reason));
+    connection.output.append("action=").append(connection.reply).append("\n\n");
+    return parsed.consumed;
+}
+
+std::size_t Server::serve_auth_policy(Connection& connection, const RoutingSnapshot* routing, std::string_view input) {
+    const auto parsed = parse_auth_policy_request(input, connection.auth_request);
+    if (parsed.status == AuthPolicyParsed::Status::NeedMore) return 0;
+    if (parsed.status == AuthPolicyParsed::Status::Malformed) {
+        // Said before closing, so a client (or a person with curl) learns why.
+        connection.output.append(auth_policy_bad_request());
+        flush(connection);
+        if (connection.fd >= 0) close_connection(connection, fmt::format("malformed auth policy request: {}", parsed.error));
+        return 0;
+    }
+    const auto answer = answer_auth_policy(routing, login_failures_, connection.auth_request, Clock::now());
+    if (!answer.log_line.empty()) log_line(answer.warning ? LogLevel::Warning : LogLevel::Info, answer.log_line);
+    connection.output.append(answer.response);
+    return parsed.consumed;
 }
 
 bool Server::flush(Connection& connection) {

@@ -1,6 +1,7 @@
 // server.hpp — snm-policyd's event loop: one thread, epoll, many
-// persistent Postfix connections on two kinds of listener (socketmap and
-// policy), all answered from one routing snapshot.
+// persistent connections on three kinds of listener (Postfix's socketmap
+// and policy, Dovecot's auth policy), all answered from one routing
+// snapshot and one memory of failed logins.
 //
 // Each connection reads into a bounded buffer and answers every complete
 // request in it (Postfix may pipeline), with replies written in one go.
@@ -21,13 +22,15 @@
 #include <string>
 #include <vector>
 
+#include "login_failures.hpp"
 #include "result.hpp"
 #include "routing_snapshot.hpp"
 #include "snapshot_source.hpp"
 
 namespace snm::policyd {
 
-enum class Protocol { Socketmap, Policy };
+// Postfix socketmap tables, Postfix SMTPD access policy, Dovecot auth policy (HTTP).
+enum class Protocol { Socketmap, Policy, AuthPolicy };
 
 inline constexpr std::chrono::seconds kIdleTimeout{600};     // longer than Postfix's own idle limits (10s, 300s)
 inline constexpr std::chrono::seconds kRequestTimeout{100};  // Postfix's own request timeout
@@ -59,6 +62,11 @@ private:
     void accept_all(Listener& listener);
     void on_readable(Connection& connection);
     void serve_buffered(Connection& connection);
+    // Each answers the request at the start of `input` and returns the bytes
+    // it took: 0 when more are needed, or when the connection was closed.
+    std::size_t serve_socketmap(Connection& connection, const RoutingSnapshot* routing, std::string_view input);
+    std::size_t serve_policy(Connection& connection, const RoutingSnapshot* routing, std::string_view input);
+    std::size_t serve_auth_policy(Connection& connection, const RoutingSnapshot* routing, std::string_view input);
     bool flush(Connection& connection);  // false: connection failed
     void update_interest(Connection& connection);
     void close_connection(Connection& connection, const std::string& why);  // empty why: a normal close
@@ -68,6 +76,7 @@ private:
     void drain();
 
     SnapshotSource<RoutingSnapshot> snapshots_;
+    LoginFailures login_failures_;  // kept across snapshot changes and SIGHUP
     int epoll_fd_ = -1;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::vector<std::unique_ptr<Connection>> connections_;

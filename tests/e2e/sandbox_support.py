@@ -25,7 +25,7 @@ from rspamd_support import test_cache_dir
 
 # Offsets of the sandbox's listeners from its port base (DESIGN.md).
 PORT_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
-                "pop3": 110, "pop3s": 995, "managesieve": 4190, "sink": 26}
+                "pop3": 110, "pop3s": 995, "managesieve": 4190, "sink": 26, "auth_policy": 27}
 
 # A sink dump untouched this long is complete.
 SINK_SETTLE_SECONDS = 0.3

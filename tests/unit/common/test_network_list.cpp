@@ -1,9 +1,9 @@
 // dkim.internalNetworks matching, IPv4, IPv6 and IPv4-mapped IPv6.
 #include <gtest/gtest.h>
 
-#include "key_set.hpp"
+#include "network_list.hpp"
 
-using snm::milter::NetworkList;
+using snm::NetworkList;
 
 TEST(NetworkList, MatchesPrefixes) {
     NetworkList list;
