@@ -96,8 +96,10 @@ FailureRecorded LoginFailures::record_failure(const IpAddress& client, std::stri
                                               const snm::LoginThrottle& limits, ThrottleClock::time_point now) {
     FailureRecorded recorded;
     auto& entry = addresses_.touch(key_of(client));
-    // An address quiet for a whole maxBanTime starts again from the first ban.
-    if (entry.bans > 0 && now - entry.last_seen >= Seconds(limits.maxBanTime)) entry.bans = 0;
+    // An address quiet for a whole maxBanTime after its last ban ended starts
+    // again from the first ban.
+    if (entry.bans > 0 && now - std::max(entry.last_seen, entry.banned_until) >= Seconds(limits.maxBanTime))
+        entry.bans = 0;
     entry.last_seen = now;
     recorded.address_failures = count_failure(entry.counter.failures, entry.counter.first_failure, limits.findTime, now);
     if (recorded.address_failures >= limits.maxFailures && entry.banned_until <= now) {

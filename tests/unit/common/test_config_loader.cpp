@@ -275,3 +275,35 @@ TEST(ConfigLoader, RequiresAPassword) {
     EXPECT_THAT(only_error(base() + "[loginAccounts.\"user1@example.com\"]\nquota = \"1G\"\n"),
                 HasSubstr("snm.toml:3:16: error: login account `user1@example.com` has no password"));
 }
+
+TEST(ConfigLoader, InternalNetworksAreCheckedByTheDaemonsParser) {
+    EXPECT_EQ(only_error(base() + "[dkim]\ninternalNetworks = [\"10.0.0.0/8\", \"999.0.0.0/24\"]\n"),
+              "snm.toml:4:35: error: `999.0.0.0/24` in `dkim.internalNetworks` is not an IP address or CIDR block; "
+              "expected e.g. \"192.0.2.0/24\", \"2001:db8::/32\" or \"192.0.2.1\"");
+    auto loaded = load(base() + "[dkim]\ninternalNetworks = [\"192.0.2.1\", \"2001:db8::/32\"]\n");
+    ASSERT_TRUE(loaded.config);
+    EXPECT_EQ(loaded.config->dkimInternalNetworks, (std::vector<std::string>{"192.0.2.1", "2001:db8::/32"}));
+}
+
+TEST(ConfigLoader, LoginThrottleHasSafeDefaultsAndChecksItsLimits) {
+    auto defaults = load(base());
+    ASSERT_TRUE(defaults.config);
+    const auto& t = defaults.config->loginThrottle;
+    EXPECT_TRUE(t.enable);
+    EXPECT_EQ(t.maxFailures, 10u);
+    EXPECT_EQ(t.findTime, 600u);
+    EXPECT_EQ(t.banTime, 900u);
+    EXPECT_TRUE(t.allowNetworks.empty());
+
+    auto set = load(base() + "[loginThrottle]\nmaxFailures = 5\nallowNetworks = [\"198.51.100.0/24\"]\n");
+    ASSERT_TRUE(set.config);
+    EXPECT_EQ(set.config->loginThrottle.maxFailures, 5u);
+    EXPECT_EQ(set.config->loginThrottle.allowNetworks, (std::vector<std::string>{"198.51.100.0/24"}));
+
+    EXPECT_EQ(only_error(base() + "[loginThrottle]\nmaxFailure = 5\n"),
+              "snm.toml:4:1: error: unknown option `maxFailure` in [loginThrottle]; did you mean `maxFailures`?");
+    EXPECT_EQ(only_error(base() + "[loginThrottle]\nmaxFailures = 0\n"),
+              "snm.toml:4:15: error: `loginThrottle.maxFailures` is 0; expected a value from 1 to 100000");
+    EXPECT_THAT(only_error(base() + "[loginThrottle]\nbanTime = 7200\nmaxBanTime = 3600\n"),
+                HasSubstr("`loginThrottle.banTime` (7200 s) is longer than `loginThrottle.maxBanTime` (3600 s)"));
+}
