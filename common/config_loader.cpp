@@ -738,13 +738,14 @@ void Loader::read_login_throttle(const toml::node& node) {
     }();
     auto& throttle = config_.loginThrottle;
     for (auto& [key, value] : *table) {
-        const std::string name = "loginThrottle." + std::string(key.str());
-        if (key.str() == "enable") {
+        const std::string_view field = key.str();  // clang 14 cannot capture a structured binding
+        const std::string name = "loginThrottle." + std::string(field);
+        if (field == "enable") {
             if (auto b = bool_value(value, name)) throttle.enable = *b;
-        } else if (key.str() == "allowNetworks") {
+        } else if (field == "allowNetworks") {
             network_list(value, name, throttle.allowNetworks);
         } else if (const auto* limit = std::find_if(std::begin(limits), std::end(limits),
-                                                    [&](const Limit& l) { return l.name == key.str(); });
+                                                    [&](const Limit& l) { return l.name == field; });
                    limit != std::end(limits)) {
             if (auto n = unsigned_value(value, name, limit->min, limit->max))
                 throttle.*(limit->field) = static_cast<unsigned>(*n);
