@@ -156,6 +156,9 @@ Result<pid_t> start_supervisor(const std::string& run_dir, const std::string& lo
     if (supervisor == 0) {
         ::close(ready[0]);
         ::setsid();
+        // Let go of `up`'s output: whoever reads it waits for every writer to close it.
+        if (const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0)
+            for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null, fd);
         ::signal(SIGTERM, request_stop);
         ::signal(SIGINT, SIG_IGN);
         ::signal(SIGHUP, SIG_IGN);
