@@ -40,6 +40,7 @@
 #include "sieve_setup.hpp"
 #include "socket_spec.hpp"
 #include "staged_files.hpp"
+#include "supervisor.hpp"
 
 namespace snm::ctl {
 
@@ -51,7 +52,8 @@ using Clock = std::chrono::steady_clock;
 // Generous: a cold rspamd compiles its hyperscan patterns first (10-30 s on
 // a loaded 2-core machine); success returns as soon as all is ready.
 constexpr auto kStartTimeout = std::chrono::seconds(120);
-constexpr auto kStopTimeout = std::chrono::seconds(10);
+// Eight servers, each given up to 10 s to exit by the supervisor.
+constexpr auto kSupervisorStopTimeout = std::chrono::seconds(90);
 // Where Dovecot looks for auth modules; fixed when Dovecot was built.
 constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
 // Unprivileged user for snm's daemons in the sandbox.
@@ -71,29 +73,11 @@ std::string pid_file(const Deployment& d, const std::string& name) { return fmt:
 std::string port_base_file(const std::string& root) { return root + "/sandbox.port-base"; }
 std::string cache_dir_file(const std::string& root) { return root + "/sandbox.cache-dir"; }
 
-// Starts argv in its own session with output appended to `log`; records its pid.
-Result<pid_t> spawn(const Deployment& d, const std::string& name, const std::vector<std::string>& argv) {
-    const std::string log = fmt::format("{}/{}.log", d.log_dir, name);
-    const pid_t child = ::fork();
-    if (child < 0) return Error{fmt::format("fork for {} failed: {}", name, std::strerror(errno))};
-    if (child == 0) {
-        ::setsid();
-        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (out >= 0) {
-            ::dup2(out, STDOUT_FILENO);
-            ::dup2(out, STDERR_FILENO);
-        }
-        if (in >= 0) ::dup2(in, STDIN_FILENO);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-        ::_exit(127);
-    }
-    std::ofstream(pid_file(d, name)) << child << "\n";
-    return child;
+// The pid the supervisor recorded for `name`, or 0.
+pid_t recorded_pid(const Deployment& d, const std::string& name) {
+    pid_t pid = 0;
+    std::ifstream(pid_file(d, name)) >> pid;
+    return pid;
 }
 
 // The Postfix master's pid, from the pid file it keeps in its queue.
@@ -267,78 +251,66 @@ Result<SandboxPrograms> find_programs(const Config& config) {
 Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& programs) {
     const auto log = [&](const char* name) { return fmt::format("{}/{}.log", d.log_dir, name); };
 
-    auto sink = spawn(d, "sink", {"smtp-sink", "-u", "postfix", "-d", d.sink_dir + "/%Y%m%d%H%M%S.",
-                                  fmt::format("127.0.0.1:{}", d.ports.sink), "100"});
-    if (!sink) return sink.error();
-
-    auto policyd = spawn(d, "snm-policyd", {programs.policyd, "-f", "--state", c.stateDirectory, "--user",
-                                            kSandboxDaemonUser, "--socket-mode", "0666", "--policy-socket",
-                                            "unix:" + d.policy_socket(), "--socketmap-socket",
-                                            "unix:" + d.socketmap_socket(), "--auth-policy-socket",
-                                            d.auth_policy_socket()});
-    if (!policyd) return policyd.error();
-
+    // In start order; the supervisor stops them in reverse (Postfix first, the sink last).
+    std::vector<SupervisedServer> servers;
+    servers.push_back({"sink", {"smtp-sink", "-u", "postfix", "-d", d.sink_dir + "/%Y%m%d%H%M%S.",
+                                fmt::format("127.0.0.1:{}", d.ports.sink), "100"}});
+    servers.push_back({"snm-policyd", {programs.policyd, "-f", "--state", c.stateDirectory, "--user",
+                                       kSandboxDaemonUser, "--socket-mode", "0666", "--policy-socket",
+                                       "unix:" + d.policy_socket(), "--socketmap-socket",
+                                       "unix:" + d.socketmap_socket(), "--auth-policy-socket",
+                                       d.auth_policy_socket()}});
     // Spam and virus filtering: Redis for rspamd's Bayes, clamd, rspamd.
-    auto redis = spawn(d, "redis", {"redis-server", d.etc_dir + "/redis.conf"});
-    if (!redis) return redis.error();
-    std::optional<pid_t> clamd;
-    if (c.virusScanning) {
-        auto started = spawn(d, "clamd", {"clamd", "--foreground", "--config-file=" + d.etc_dir + "/clamd.conf"});
-        if (!started) return started.error();
-        clamd = *started;
-    }
+    servers.push_back({"redis", {"redis-server", d.etc_dir + "/redis.conf"}});
+    if (c.virusScanning)
+        servers.push_back({"clamd", {"clamd", "--foreground", "--config-file=" + d.etc_dir + "/clamd.conf"}});
     const std::string var = d.rspamd_var_dir;
-    auto rspamd = spawn(d, "rspamd", {"rspamd", "-f", "-u", kRspamdUser, "-g", kRspamdUser, "-c", d.rspamd_dir + "/rspamd.conf",
-                                      "--var=CONFDIR=/etc/rspamd", "--var=LOCAL_CONFDIR=" + d.rspamd_dir,
-                                      "--var=DBDIR=" + var + "/db", "--var=RUNDIR=" + var + "/run",
-                                      "--var=LOGDIR=" + var + "/log"});
-    if (!rspamd) return rspamd.error();
-
-    std::optional<pid_t> milter;
-    if (c.dkimSigning) {
-        auto started = spawn(d, "snm-dkim-milter", {programs.milter, "-f", "--state", c.stateDirectory, "--socket",
-                                                    "unix:" + d.milter_socket()});
-        if (!started) return started.error();
-        milter = *started;
-    }
-
+    servers.push_back({"rspamd", {"rspamd", "-f", "-u", kRspamdUser, "-g", kRspamdUser, "-c", d.rspamd_dir + "/rspamd.conf",
+                                  "--var=CONFDIR=/etc/rspamd", "--var=LOCAL_CONFDIR=" + d.rspamd_dir,
+                                  "--var=DBDIR=" + var + "/db", "--var=RUNDIR=" + var + "/run",
+                                  "--var=LOGDIR=" + var + "/log"}});
+    if (c.dkimSigning)
+        servers.push_back({"snm-dkim-milter", {programs.milter, "-f", "--state", c.stateDirectory, "--socket",
+                                               "unix:" + d.milter_socket()}});
     if (auto s = prepare_auth_modules(d, programs.auth_module); !s) return s;
     const std::string dovecot_conf = d.dovecot_dir + "/dovecot.conf";
-    auto dovecot = spawn(d, "dovecot",
-                         {"unshare", "-m", "--propagation", "private", "sh", "-c",
-                          fmt::format("mount --bind '{}' '{}' && exec dovecot -F -c '{}'", d.root + "/lib/dovecot-auth",
-                                      kDovecotAuthModuleDir, dovecot_conf)});
-    if (!dovecot) return dovecot.error();
-
+    servers.push_back({"dovecot", {"unshare", "-m", "--propagation", "private", "sh", "-c",
+                                   fmt::format("mount --bind '{}' '{}' && exec dovecot -F -c '{}'",
+                                               d.root + "/lib/dovecot-auth", kDovecotAuthModuleDir, dovecot_conf)}});
     for (const char* file : {"main.cf", "master.cf"}) age_file(d.postfix_dir + "/" + file);
-    auto postfix = spawn(d, "postfix", {"postfix", "-c", d.postfix_dir, "start-fg"});
-    if (!postfix) return postfix.error();
+    servers.push_back({"postfix", {"postfix", "-c", d.postfix_dir, "start-fg"}});
+    if (auto supervisor = start_supervisor(d.run_dir, d.log_dir, servers); !supervisor) return supervisor.error();
+
+    const pid_t sink = recorded_pid(d, "sink"), policyd = recorded_pid(d, "snm-policyd"),
+                redis = recorded_pid(d, "redis"), rspamd = recorded_pid(d, "rspamd"),
+                dovecot = recorded_pid(d, "dovecot"), postfix = recorded_pid(d, "postfix");
+    const pid_t clamd = recorded_pid(d, "clamd"), milter = recorded_pid(d, "snm-dkim-milter");
 
     // Ready when every listener answers.
-    if (auto s = wait_ready("the capture sink", *sink, log("sink"), [&] { return tcp_port_open(d.ports.sink); }); !s) return s;
-    if (auto s = wait_ready("redis-server", *redis, log("redis"), [&] { return unix_socket_open(d.redis_server); }); !s)
+    if (auto s = wait_ready("the capture sink", sink, log("sink"), [&] { return tcp_port_open(d.ports.sink); }); !s) return s;
+    if (auto s = wait_ready("redis-server", redis, log("redis"), [&] { return unix_socket_open(d.redis_server); }); !s)
         return s;
-    if (clamd)
-        if (auto s = wait_ready("clamd", *clamd, log("clamd"), [&] { return unix_socket_open(d.clamd_socket); }); !s)
+    if (c.virusScanning)
+        if (auto s = wait_ready("clamd", clamd, log("clamd"), [&] { return unix_socket_open(d.clamd_socket); }); !s)
             return s;
-    if (auto s = wait_ready("rspamd", *rspamd, log("rspamd"), [&] {
+    if (auto s = wait_ready("rspamd", rspamd, log("rspamd"), [&] {
             return unix_socket_open(d.rspamd_proxy_socket()) && unix_socket_open(d.rspamd_controller_socket());
         });
         !s)
         return s;
-    if (auto s = wait_ready("snm-policyd", *policyd, log("snm-policyd"),
+    if (auto s = wait_ready("snm-policyd", policyd, log("snm-policyd"),
                             [&] {
                                 return unix_socket_open(d.policy_socket()) && unix_socket_open(d.socketmap_socket()) &&
                                        accepts(d.auth_policy_socket());
                             });
         !s)
         return s;
-    if (milter)
-        if (auto s = wait_ready("snm-dkim-milter", *milter, log("snm-dkim-milter"),
+    if (c.dkimSigning)
+        if (auto s = wait_ready("snm-dkim-milter", milter, log("snm-dkim-milter"),
                                 [&] { return unix_socket_open(d.milter_socket()); });
             !s)
             return s;
-    if (auto s = wait_ready("Dovecot", *dovecot, log("dovecot"), [&] {
+    if (auto s = wait_ready("Dovecot", dovecot, log("dovecot"), [&] {
             return unix_socket_open(d.lmtp_socket()) && unix_socket_open(d.sasl_socket()) &&
                    unix_socket_open(d.quota_status_socket()) &&
                    (!c.enableImap || greets(d.ports.imap, "* OK")) && (!c.enableImapSsl || tcp_port_open(d.ports.imaps)) &&
@@ -346,7 +318,7 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
         });
         !s)
         return s;
-    if (auto s = wait_ready("Postfix", *postfix, log("postfix"), [&] {
+    if (auto s = wait_ready("Postfix", postfix, log("postfix"), [&] {
             return greets(d.ports.smtp, "220") && (!c.enableSubmission || greets(d.ports.submission, "220")) &&
                    (!c.enableSubmissionSsl || tcp_port_open(d.ports.submissions));
         });
@@ -358,26 +330,27 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
     return success();
 }
 
-void stop_pid(pid_t pid) {
-    if (pid <= 1 || ::kill(pid, SIGTERM) != 0) return;
-    const auto deadline = Clock::now() + kStopTimeout;
-    while (alive(pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (alive(pid)) ::kill(pid, SIGKILL);
-}
-
-// Stops every process the sandbox started, by the pids it recorded.
+// Stops every process the sandbox started: through its supervisor when it
+// runs, else (a supervisor that is gone) by the pids the servers left.
 void stop_all(const Deployment& d) {
+    const std::string supervisor_file = d.run_dir + "/supervisor.pid";
+    if (const pid_t supervisor = recorded_pid(d, "supervisor"); supervisor > 1 && ::kill(supervisor, 0) == 0) {
+        ::kill(supervisor, SIGTERM);
+        // The supervisor stops each server in turn (kStopTimeout each at worst).
+        const auto deadline = Clock::now() + kSupervisorStopTimeout;
+        while (alive(supervisor) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (alive(supervisor)) ::kill(supervisor, SIGKILL);
+    }
+    ::unlink(supervisor_file.c_str());
     // Postfix first (nothing new comes in), the sink last (nothing is lost).
     const std::vector<std::string> order = {"postfix", "dovecot", "rspamd",     "clamd",
                                             "redis",   "snm-dkim-milter", "snm-policyd", "sink"};
     for (const auto& name : order) {
-        const std::string path = pid_file(d, name);
-        pid_t pid = 0;
-        if (std::ifstream(path) >> pid) stop_pid(pid);
+        if (const pid_t pid = recorded_pid(d, name); pid > 1 && ::kill(pid, 0) == 0) stop_process_group(pid);
         // A master that outlived its recorded pid (an interrupted `up`).
         if (name == "postfix")
-            if (const auto master = postfix_master_pid(d); master && alive(*master)) stop_pid(*master);
-        ::unlink(path.c_str());
+            if (const auto master = postfix_master_pid(d); master && alive(*master)) stop_process_group(*master);
+        ::unlink(pid_file(d, name).c_str());
     }
 }
 
