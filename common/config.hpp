@@ -78,6 +78,17 @@ struct LoginThrottle {
     std::vector<std::string> allowNetworks;  // never throttled, beside dkim.internalNetworks
 };
 
+// Postfix's per-client limits (anvil), per client address and minute on
+// every smtpd port; 0 = no limit. dkim.internalNetworks and allowNetworks
+// are exempt.
+struct ClientRateLimits {
+    unsigned connections = 60;           // smtpd_client_connection_rate_limit
+    unsigned concurrentConnections = 20; // smtpd_client_connection_count_limit (at once, not per minute)
+    unsigned messages = 100;             // smtpd_client_message_rate_limit
+    unsigned auths = 30;                 // smtpd_client_auth_rate_limit
+    std::vector<std::string> allowNetworks;
+};
+
 struct Config {
     std::string sourceFile;  // path the model was loaded from
 
@@ -137,6 +148,9 @@ struct Config {
     bool lmtpSaveToDetailMailbox = true;
     std::uint64_t messageSizeLimit = 20971520;
     LoginThrottle loginThrottle;
+    // SMTP smuggling defence: a bare LF in SMTP is refused (SNM's option).
+    bool smtpdForbidBareNewline = true;
+    ClientRateLimits clientRateLimits;
 
     // The DKIM selectors in force for `domain` (explicit or the default one).
     std::vector<DkimSelector> selectors_for(const std::string& domain) const;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <span>
 #include <toml++/toml.h>
 #include <fmt/format.h>
 
@@ -388,7 +389,22 @@ private:
         if (auto n = unsigned_value(node, "messageSizeLimit", 1024, std::uint64_t{1} << 40)) config_.messageSizeLimit = *n;
     }
 
+    // A table of unsigned limits, each with its bounds.
+    template <class Section>
+    struct LimitOption {
+        std::string_view name;
+        unsigned Section::*field;
+        std::uint64_t min, max;
+    };
+    // Reads the table [`table_name`]: each key of `limits`, each of
+    // `other_keys` through `other(key, value, qualified name)`; any other
+    // key is an error that names the known ones.
+    template <class Section>
+    void read_section(const toml::node& node, std::string_view table_name, Section& section,
+                      std::span<const LimitOption<Section>> limits, std::vector<std::string_view> other_keys,
+                      const std::function<void(std::string_view key, const toml::node&, const std::string&)>& other);
     void read_login_throttle(const toml::node& node);
+    void read_client_rate_limits(const toml::node& node);
     void check_whole();
 
     static const std::vector<Option>& options();
@@ -447,6 +463,8 @@ const std::vector<Loader::Option>& Loader::options() {
         {"lmtpSaveToDetailMailbox", &Loader::read_lmtp_save_to_detail_mailbox},
         {"messageSizeLimit", &Loader::read_message_size_limit},
         {"loginThrottle", &Loader::read_login_throttle},
+        {"smtpdForbidBareNewline", &Loader::read_flag<&Config::smtpdForbidBareNewline>},
+        {"clientRateLimits", &Loader::read_client_rate_limits},
     };
     return table;
 }
@@ -711,19 +729,36 @@ void Loader::read_dkim_table(const toml::node& node) {
     }
 }
 
-void Loader::read_login_throttle(const toml::node& node) {
+template <class Section>
+void Loader::read_section(const toml::node& node, std::string_view table_name, Section& section,
+                          std::span<const LimitOption<Section>> limits, std::vector<std::string_view> other_keys,
+                          const std::function<void(std::string_view key, const toml::node&, const std::string&)>& other) {
     auto table = node.as_table();
     if (!table) {
-        error(node, "`loginThrottle` must be a table ([loginThrottle])");
+        error(node, fmt::format("`{0}` must be a table ([{0}])", table_name));
         return;
     }
-    struct Limit {
-        std::string_view name;
-        unsigned LoginThrottle::*field;
-        std::uint64_t min, max;
-    };
+    std::vector<std::string_view> known = std::move(other_keys);
+    for (const auto& limit : limits) known.push_back(limit.name);
+    for (auto& [key, value] : *table) {
+        const std::string_view field = key.str();  // clang 14 cannot capture a structured binding
+        const std::string name = fmt::format("{}.{}", table_name, field);
+        if (const auto limit = std::find_if(limits.begin(), limits.end(),
+                                             [&](const LimitOption<Section>& l) { return l.name == field; });
+            limit != limits.end()) {
+            if (auto n = unsigned_value(value, name, limit->min, limit->max))
+                section.*(limit->field) = static_cast<unsigned>(*n);
+        } else if (std::find(known.begin(), known.end(), field) != known.end()) {
+            other(field, value, name);
+        } else {
+            unknown_key(key, fmt::format("[{}]", table_name), known);
+        }
+    }
+}
+
+void Loader::read_login_throttle(const toml::node& node) {
     static constexpr std::uint64_t kWeek = 7 * 86400;
-    static const Limit limits[] = {
+    static constexpr LimitOption<LoginThrottle> limits[] = {
         {"maxFailures", &LoginThrottle::maxFailures, 1, 100000},
         {"findTime", &LoginThrottle::findTime, 1, kWeek},
         {"banTime", &LoginThrottle::banTime, 1, kWeek},
@@ -731,31 +766,33 @@ void Loader::read_login_throttle(const toml::node& node) {
         {"accountMaxFailures", &LoginThrottle::accountMaxFailures, 1, 1000000},
         {"accountDelay", &LoginThrottle::accountDelay, 0, 60},  // Dovecot's auth clients wait about a minute at most
     };
-    static const std::vector<std::string_view> known = [] {
-        std::vector<std::string_view> names = {"enable", "allowNetworks"};
-        for (const auto& limit : limits) names.push_back(limit.name);
-        return names;
-    }();
     auto& throttle = config_.loginThrottle;
-    for (auto& [key, value] : *table) {
-        const std::string_view field = key.str();  // clang 14 cannot capture a structured binding
-        const std::string name = "loginThrottle." + std::string(field);
-        if (field == "enable") {
-            if (auto b = bool_value(value, name)) throttle.enable = *b;
-        } else if (field == "allowNetworks") {
-            network_list(value, name, throttle.allowNetworks);
-        } else if (const auto* limit = std::find_if(std::begin(limits), std::end(limits),
-                                                    [&](const Limit& l) { return l.name == field; });
-                   limit != std::end(limits)) {
-            if (auto n = unsigned_value(value, name, limit->min, limit->max))
-                throttle.*(limit->field) = static_cast<unsigned>(*n);
-        } else {
-            unknown_key(key, "[loginThrottle]", known);
-        }
-    }
+    read_section<LoginThrottle>(node, "loginThrottle", throttle, limits, {"enable", "allowNetworks"},
+                                [&](std::string_view key, const toml::node& value, const std::string& name) {
+                                    if (key == "enable") {
+                                        if (auto b = bool_value(value, name)) throttle.enable = *b;
+                                    } else {
+                                        network_list(value, name, throttle.allowNetworks);
+                                    }
+                                });
     if (throttle.banTime > throttle.maxBanTime)
         error(node, fmt::format("`loginThrottle.banTime` ({} s) is longer than `loginThrottle.maxBanTime` ({} s)",
                                 throttle.banTime, throttle.maxBanTime));
+}
+
+void Loader::read_client_rate_limits(const toml::node& node) {
+    // Postfix's anvil counts per client address and minute; 0 turns a limit off.
+    static constexpr LimitOption<ClientRateLimits> limits[] = {
+        {"connections", &ClientRateLimits::connections, 0, 100000},
+        {"concurrentConnections", &ClientRateLimits::concurrentConnections, 0, 10000},
+        {"messages", &ClientRateLimits::messages, 0, 100000},
+        {"auths", &ClientRateLimits::auths, 0, 100000},
+    };
+    auto& rate_limits = config_.clientRateLimits;
+    read_section<ClientRateLimits>(node, "clientRateLimits", rate_limits, limits, {"allowNetworks"},
+                                   [&](std::string_view, const toml::node& value, const std::string& name) {
+                                       network_list(value, name, rate_limits.allowNetworks);
+                                   });
 }
 
 void Loader::read_dkim_domain(const toml::key& key, const toml::node& node) {

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "config_loader.hpp"
 #include "option_parser.hpp"
+#include "postfix_features.hpp"
 #include "deployment.hpp"
 #include "install.hpp"
 
@@ -24,6 +25,10 @@ int run_apply(const Arguments& args) {
     for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
     if (!loaded.config) {
         fmt::print(stderr, "snmctl apply: the configuration has errors; nothing was changed\n");
+        return kExitFailure;
+    }
+    if (!print_postfix_features(*loaded.config)) {
+        fmt::print(stderr, "snmctl apply: this machine's Postfix cannot serve the configuration; nothing was changed\n");
         return kExitFailure;
     }
     const std::string root = options.value("--root").value_or("/");

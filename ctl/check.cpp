@@ -1,5 +1,6 @@
-// check.cpp — `snmctl check -c FILE`: validate snm.toml, print every
-// diagnostic, exit 0 (valid, possibly with warnings) or 1.
+// check.cpp — `snmctl check -c FILE`: validate snm.toml and that this
+// machine's Postfix has what it needs, print every diagnostic, exit 0
+// (valid, possibly with warnings) or 1.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include "commands.hpp"
 #include "config_loader.hpp"
 #include "option_parser.hpp"
+#include "postfix_features.hpp"
 
 namespace snm::ctl {
 
@@ -24,6 +26,10 @@ int run_check(const Arguments& args) {
         for (const auto& d : loaded.diagnostics) errors += d.severity == Severity::Error;
         fmt::print(stderr, "{}: {} error{}; nothing was changed\n", *options.value("--config"), errors,
                    errors == 1 ? "" : "s");
+        return kExitFailure;
+    }
+    if (!print_postfix_features(*loaded.config)) {
+        fmt::print(stderr, "{}: this machine's Postfix cannot serve the configuration\n", *options.value("--config"));
         return kExitFailure;
     }
     if (!options.flag("--quiet")) {

@@ -136,6 +136,23 @@ snm_recipient_policy = check_policy_service {{ unix:{policy}, policy_context=rec
 # backscatter); snm-policyd for rejectSender, send-only accounts and
 # rejectRecipients; Dovecot's quota-status refuses mail for full mailboxes.
 smtpd_helo_required = yes
+# SMTP smuggling (postfix.org/smtp-smuggling.html): a bare LF ends no line,
+# so "<LF>.<LF>" cannot end DATA early and smuggle a second message; a
+# client sending one gets 550 (smtpdForbidBareNewline). Internal networks
+# are exempt, as Postfix recommends.
+smtpd_forbid_bare_newline = {bare_newline}
+smtpd_forbid_bare_newline_exclusions = $mynetworks
+# No address harvesting: VRFY would tell a stranger which addresses exist.
+disable_vrfy_command = yes
+# Per-client limits (clientRateLimits), counted by anvil per client address
+# and minute; 0 is no limit. Internal networks and
+# clientRateLimits.allowNetworks are exempt.
+anvil_rate_time_unit = 60s
+smtpd_client_connection_rate_limit = {connection_rate}
+smtpd_client_connection_count_limit = {connection_count}
+smtpd_client_message_rate_limit = {message_rate}
+smtpd_client_auth_rate_limit = {auth_rate}
+smtpd_client_event_limit_exceptions = $mynetworks{rate_allow}
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 smtpd_sender_restrictions = $snm_sender_policy
 smtpd_recipient_restrictions =
@@ -148,7 +165,15 @@ smtpd_recipient_restrictions =
                        fmt::arg("domains", socketmap(d, "domains")), fmt::arg("mailboxes", socketmap(d, "mailboxes")),
                        fmt::arg("aliases", socketmap(d, "aliases")), fmt::arg("senders", socketmap(d, "senders")),
                        fmt::arg("lmtp", d.lmtp_socket()), fmt::arg("sasl", d.sasl_socket()),
-                       fmt::arg("policy", d.policy_socket()), fmt::arg("quota", d.quota_status_socket()));
+                       fmt::arg("policy", d.policy_socket()), fmt::arg("quota", d.quota_status_socket()),
+                       fmt::arg("bare_newline", c.smtpdForbidBareNewline ? "reject" : "no"),
+                       fmt::arg("connection_rate", c.clientRateLimits.connections),
+                       fmt::arg("connection_count", c.clientRateLimits.concurrentConnections),
+                       fmt::arg("message_rate", c.clientRateLimits.messages),
+                       fmt::arg("auth_rate", c.clientRateLimits.auths),
+                       fmt::arg("rate_allow", c.clientRateLimits.allowNetworks.empty()
+                                                  ? std::string()
+                                                  : " " + postfix_networks(c.clientRateLimits.allowNetworks)));
 
     out += fmt::format(R"(
 # Milters: rspamd scans (see master.cf), snm-dkim-milter signs. The signer

@@ -36,6 +36,7 @@
 #include "deployment.hpp"
 #include "install.hpp"
 #include "option_parser.hpp"
+#include "postfix_features.hpp"
 #include "program_paths.hpp"
 #include "sieve_setup.hpp"
 #include "socket_spec.hpp"
@@ -380,6 +381,8 @@ Result<Config> sandbox_config(const std::string& config_path, const std::string&
     auto loaded = load_config_file(config_path);
     for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
     if (!loaded.config) return Error{"the configuration has errors; nothing was changed"};
+    if (!print_postfix_features(*loaded.config))
+        return Error{"this machine's Postfix cannot serve the configuration; nothing was changed"};
     Config config = *loaded.config;
     if (config.certificateScheme != CertificateScheme::SelfSigned) {
         fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",

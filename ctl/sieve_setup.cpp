@@ -1,9 +1,6 @@
 // sieve_setup.cpp — see sieve_setup.hpp.
 #include "sieve_setup.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -11,6 +8,7 @@
 
 #include "program_paths.hpp"
 #include "render_rspamd.hpp"
+#include "run_program.hpp"
 #include "snapshot_compiler.hpp"
 
 namespace snm::ctl {
@@ -62,27 +60,10 @@ Result<std::string> render_settings(const Config& c, const Deployment& d, const 
 
 // Runs `sievec -c CONF SCRIPT`; on failure, its output.
 Status sievec(const std::string& config, const std::string& script) {
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0) return Error{"pipe failed"};
-    const pid_t child = ::fork();
-    if (child < 0) return Error{"fork failed"};
-    if (child == 0) {
-        ::dup2(pipe_fds[1], STDOUT_FILENO);
-        ::dup2(pipe_fds[1], STDERR_FILENO);
-        ::close(pipe_fds[0]);
-        ::execlp("sievec", "sievec", "-c", config.c_str(), script.c_str(), static_cast<char*>(nullptr));
-        std::fprintf(stderr, "cannot run sievec: %s (install dovecot-sieve)\n", std::strerror(errno));
-        ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    std::string output;
-    char buffer[1024];
-    for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
-        if (output.size() < kMaxCompilerOutput) output.append(buffer, static_cast<std::size_t>(n));
-    ::close(pipe_fds[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return success();
+    auto run = run_program({"sievec", "-c", config, script}, "install dovecot-sieve");
+    if (!run) return run.error();
+    if (run->succeeded) return success();
+    std::string output = run->output.substr(0, kMaxCompilerOutput);
     while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
     return Error{output.empty() ? "sievec failed" : output};
 }

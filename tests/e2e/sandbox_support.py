@@ -139,6 +139,7 @@ class Sandbox:
         msg["Message-ID"] = f"<{uuid.uuid4().hex}@client.example.net>"
         msg["Date"] = email.utils.formatdate(localtime=True)
         for name, value in (headers or {}).items():
+            del msg[name]  # a header given replaces the default one
             msg[name] = value
         msg.set_content(body)
         return msg

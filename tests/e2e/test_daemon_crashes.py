@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from itertools import count
 from pathlib import Path
 
 from sandbox_support import Sandbox
@@ -22,6 +23,14 @@ MAX_ATTEMPTS = 60
 RETRY_PAUSE_SECONDS = 0.5
 VICTIMS = ["snm-dkim-milter", "snm-policyd", "rspamd", "redis"]
 RECIPIENTS = [("user1@example.com", "password1"), ("user2@example2.com", "password2")]
+# Inbound mail comes from many strangers, as at a real MX, and each stays
+# far below clientRateLimits' 60 connections a minute.
+INBOUND_SOURCES = [f"127.0.0.{n}" for n in range(100, 200)]
+_inbound_connections = count()
+
+
+def inbound_source():
+    return INBOUND_SOURCES[next(_inbound_connections) % len(INBOUND_SOURCES)]
 
 
 def send_once(sandbox, inbound, subject, recipient):
@@ -29,7 +38,7 @@ def send_once(sandbox, inbound, subject, recipient):
     sender = "outsider@example.net" if inbound else "user1@example.com"
     msg = Sandbox.message(sender, [recipient], subject=subject, headers={"Message-ID": f"<{subject}@crash.test>"})
     try:
-        client = sandbox.smtp(source="127.0.0.2") if inbound else sandbox.submission("user1@example.com", "password1")
+        client = sandbox.smtp(source=inbound_source()) if inbound else sandbox.submission("user1@example.com", "password1")
         with client:
             client.send_message(msg)
         return "ok"

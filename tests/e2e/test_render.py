@@ -43,3 +43,27 @@ def test_disabled_services_are_not_rendered(build_dir, tmp_path):
     master = (tmp_path / "root" / "etc" / "snm" / "postfix" / "master.cf").read_text()
     assert "submissions" not in master.replace("# Submission over implicit TLS.", "")
     assert "\nsubmission " in master
+
+
+def test_postfix_reads_the_public_mx_hardening(build_dir, tmp_path):
+    """Postfix itself (postconf) reads the smuggling defence, VRFY off, TLS
+    before AUTH and the anvil limits from the rendered main.cf."""
+    config = tmp_path / "limits.toml"
+    config.write_text('smtpdForbidBareNewline = true\n' + CONFIGS["example"].read_text()
+                      + '\n[clientRateLimits]\nmessages = 0\nallowNetworks = ["198.51.100.0/24", "2001:db8::/32"]\n')
+    snmtest.snmctl("apply", "-q", "-c", config, "--root", tmp_path / "root")
+    postfix_dir = tmp_path / "root" / "etc" / "snm" / "postfix"
+    expected = {
+        "smtpd_forbid_bare_newline": "reject",
+        "smtpd_forbid_bare_newline_exclusions": "$mynetworks",
+        "disable_vrfy_command": "yes",
+        "smtpd_tls_auth_only": "yes",
+        "smtpd_client_connection_rate_limit": "60",
+        "smtpd_client_connection_count_limit": "20",
+        "smtpd_client_message_rate_limit": "0",
+        "smtpd_client_auth_rate_limit": "30",
+        "smtpd_client_event_limit_exceptions": "$mynetworks 198.51.100.0/24 [2001:db8::]/32",
+    }
+    for name, value in expected.items():
+        shown = snmtest.run(["postconf", "-c", postfix_dir, "-h", name]).stdout.strip()
+        assert shown == value, name

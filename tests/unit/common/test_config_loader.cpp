@@ -307,3 +307,38 @@ TEST(ConfigLoader, LoginThrottleHasSafeDefaultsAndChecksItsLimits) {
     EXPECT_THAT(only_error(base() + "[loginThrottle]\nbanTime = 7200\nmaxBanTime = 3600\n"),
                 HasSubstr("`loginThrottle.banTime` (7200 s) is longer than `loginThrottle.maxBanTime` (3600 s)"));
 }
+
+TEST(ConfigLoader, SmtpdForbidBareNewlineIsOnUnlessTurnedOff) {
+    auto defaults = load(base());
+    ASSERT_TRUE(defaults.config);
+    EXPECT_TRUE(defaults.config->smtpdForbidBareNewline);
+    auto off = load("smtpdForbidBareNewline = false\n" + base());
+    ASSERT_TRUE(off.config);
+    EXPECT_FALSE(off.config->smtpdForbidBareNewline);
+    EXPECT_THAT(only_error("smtpdForbidBareNewline = \"yes\"\n" + base()),
+                HasSubstr("`smtpdForbidBareNewline` must be true or false"));
+}
+
+TEST(ConfigLoader, ClientRateLimitsHaveSafeDefaultsAndChecksTheirLimits) {
+    auto defaults = load(base());
+    ASSERT_TRUE(defaults.config);
+    const auto& limits = defaults.config->clientRateLimits;
+    EXPECT_EQ(limits.connections, 60u);
+    EXPECT_EQ(limits.concurrentConnections, 20u);
+    EXPECT_EQ(limits.messages, 100u);
+    EXPECT_EQ(limits.auths, 30u);
+    EXPECT_TRUE(limits.allowNetworks.empty());
+
+    auto set = load(base() + "[clientRateLimits]\nmessages = 0\nallowNetworks = [\"2001:db8::/32\"]\n");
+    ASSERT_TRUE(set.config);
+    EXPECT_EQ(set.config->clientRateLimits.messages, 0u);
+    EXPECT_EQ(set.config->clientRateLimits.allowNetworks, (std::vector<std::string>{"2001:db8::/32"}));
+
+    EXPECT_EQ(only_error(base() + "[clientRateLimits]\nauth = 5\n"),
+              "snm.toml:4:1: error: unknown option `auth` in [clientRateLimits]; did you mean `auths`?");
+    EXPECT_EQ(only_error(base() + "[clientRateLimits]\nconnections = -1\n"),
+              "snm.toml:4:15: error: `clientRateLimits.connections` is -1; expected a value from 0 to 100000");
+    EXPECT_THAT(only_error(base() + "[clientRateLimits]\nallowNetworks = [\"10.0.0.300\"]\n"),
+                HasSubstr("`10.0.0.300` in `clientRateLimits.allowNetworks` is not an IP address or CIDR block"));
+    EXPECT_THAT(only_error(base() + "clientRateLimits = 5\n"), HasSubstr("`clientRateLimits` must be a table"));
+}

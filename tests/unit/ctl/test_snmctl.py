@@ -23,8 +23,8 @@ EXAMPLE = os.path.join(SOURCE, "contrib", "examples", "snm.toml")
 HASH = "$6$/z4n8AQl6K$kiOkBTWlZfBd7PvF5GsJ8PmPgdZsFGN1jPGZufxxr60PoR0oUsrvzm2oQiflyz5ir9fFJ.d/zKm/NgLXNUsNX/"
 
 
-def snmctl(*args, stdin=None):
-    return subprocess.run([SNMCTL, *args], input=stdin, capture_output=True, text=True, timeout=60)
+def snmctl(*args, stdin=None, env=None):
+    return subprocess.run([SNMCTL, *args], input=stdin, capture_output=True, text=True, timeout=60, env=env)
 
 
 class Check(unittest.TestCase):
@@ -67,6 +67,50 @@ class Check(unittest.TestCase):
         result = snmctl("check", "-c", os.path.join(self.dir, "absent.toml"))
         self.assertEqual(result.returncode, 1)
         self.assertIn("cannot open", result.stderr)
+
+    def test_this_machines_postfix_closes_smtp_smuggling(self):
+        # Debian 12's Postfix 3.7 has smtpd_forbid_bare_newline as a backport.
+        probe = subprocess.run(["postconf", "-d", "smtpd_forbid_bare_newline"], capture_output=True, text=True)
+        self.assertEqual(probe.stdout, "smtpd_forbid_bare_newline = no\n", probe.stderr)
+        result = snmctl("check", "-c", SEED)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("smtpd_forbid_bare_newline", result.stderr)
+
+    def postfix_before_the_smuggling_fix(self):
+        """An environment whose `postconf` answers as Postfix 3.7.6 (before
+        smtpd_forbid_bare_newline) does: its version, and a warning for the
+        parameter it does not know."""
+        bin_dir = os.path.join(self.dir, "bin")
+        os.mkdir(bin_dir)
+        with open(os.path.join(bin_dir, "postconf"), "w") as f:
+            f.write("#!/bin/sh\n"
+                    "echo 'mail_version = 3.7.6'\n"
+                    "echo 'postconf: warning: smtpd_forbid_bare_newline: unknown parameter' >&2\n")
+        os.chmod(os.path.join(bin_dir, "postconf"), 0o755)
+        return dict(os.environ, PATH=bin_dir + ":/usr/bin:/bin")
+
+    def test_a_postfix_without_the_smuggling_fix_is_refused(self):
+        env = self.postfix_before_the_smuggling_fix()
+        result = snmctl("check", "-c", SEED, env=env)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(SEED + ": error: this machine's Postfix 3.7.6 has no smtpd_forbid_bare_newline: SMTP smuggling",
+                      result.stderr)
+        self.assertIn("or set smtpdForbidBareNewline = false to accept the risk", result.stderr)
+        with open(SEED) as f:
+            accepted_risk = self.write("smtpdForbidBareNewline = false\n" + f.read())
+        self.assertEqual(snmctl("check", "-c", accepted_risk, env=env).returncode, 0)
+        apply = snmctl("apply", "-c", SEED, "--root", os.path.join(self.dir, "root"), env=env)
+        self.assertEqual(apply.returncode, 1)
+        self.assertIn("nothing was changed", apply.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "root")))
+
+    def test_no_postfix_on_this_machine_is_a_warning(self):
+        empty = os.path.join(self.dir, "empty")
+        os.mkdir(empty)
+        result = snmctl("check", "-c", SEED, env=dict(os.environ, PATH=empty))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("warning: cannot ask Postfix whether it has smtpd_forbid_bare_newline (cannot run postconf",
+                      result.stderr)
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(snmctl("check").returncode, 2)
