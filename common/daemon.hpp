@@ -1,5 +1,6 @@
 // daemon.hpp — process plumbing shared by snm-dkim-milter and snm-policyd:
-// dropping root, detaching, and turning signals into events.
+// dropping root, detaching, descriptor limits, and turning signals into
+// events.
 #pragma once
 
 #include <string>
@@ -21,6 +22,11 @@ Status detach();
 // — call before starting threads so all inherit it — and returns a signalfd
 // delivering them, for an event loop or a dedicated signal thread.
 Result<int> signal_events();
+
+// Raises the soft limit on open files to the hard one: a daemon holding
+// many persistent MTA connections must reach its own connection limit
+// before the descriptor limit (systemd's default soft limit is 1024).
+void raise_descriptor_limit();
 
 // Writes the pid to `path` (for `snmctl sandbox down`), atomically.
 Status write_pid_file(const std::string& path);

@@ -36,20 +36,25 @@ Status prepare_mail_directory(const Config& config) {
     return success();
 }
 
-// rspamd's controller password: kept across applies, made once.
-Result<std::string> controller_password(const Config& config, StagedFiles& staged) {
-    const auto path = controller_password_file(config);
-    std::string password;
-    if (std::ifstream(path) >> password && !password.empty()) return password;
+// A secret shared by two of the servers (rspamd's controller password,
+// the auth policy key): kept across applies, made once, 32 hex digits.
+Result<std::string> kept_secret(const std::string& path, const FileOwnership& ownership, StagedFiles& staged) {
+    std::string secret;
+    if (std::ifstream(path) >> secret && !secret.empty()) return secret;
     unsigned char random[16];
     if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
         return Error{fmt::format("getrandom failed: {}", std::strerror(errno))};
-    for (unsigned char byte : random) password += fmt::format("{:02x}", byte);
-    // Readable by the mail user's processes (the sieve learning plugin).
+    for (unsigned char byte : random) secret += fmt::format("{:02x}", byte);
+    if (auto s = staged.stage_content(path, ownership, secret + "\n"); !s) return s.error();
+    return secret;
+}
+
+// rspamd's controller password, readable by the mail user's processes (the
+// sieve learning plugin).
+Result<std::string> controller_password(const Config& config, StagedFiles& staged) {
     FileOwnership ownership{0640, {}, {}};
     if (::geteuid() == 0) ownership = FileOwnership{0640, 0, config.vmailUID};
-    if (auto s = staged.stage_content(path, ownership, password + "\n"); !s) return s.error();
-    return password;
+    return kept_secret(controller_password_file(config), ownership, staged);
 }
 
 }  // namespace
@@ -69,9 +74,12 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
 
     auto password = controller_password(config, staged);
     if (!password) return password.error();
+    // Read by snm-policyd (before it drops root) and by Dovecot's config.
+    auto auth_policy_key = kept_secret(auth_policy_key_file(config), FileOwnership{0600, {}, {}}, staged);
+    if (!auth_policy_key) return auth_policy_key.error();
 
     RenderedFiles rendered = render_postfix(config, deployment);
-    for (auto& file : render_dovecot(config, deployment)) rendered.push_back(std::move(file));
+    for (auto& file : render_dovecot(config, deployment, *auth_policy_key)) rendered.push_back(std::move(file));
     for (auto& file : render_rspamd(config, deployment, *password)) rendered.push_back(std::move(file));
     if (deployment.sandbox)
         for (auto& file : render_sandbox_services(config, deployment)) rendered.push_back(std::move(file));

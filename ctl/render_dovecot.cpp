@@ -33,6 +33,8 @@ std::string inet_listener(const Deployment& d, const char* name, unsigned port, 
 // Postfix) is checked with snm-policyd before the password is, and reported
 // to it after. Only the login name, the client address and the protocol
 // are sent — no password, no password hash.
+std::string auth_policy_key_conf(const Deployment& d) { return d.dovecot_dir + "/auth-policy.conf"; }
+
 std::string auth_policy(const Config& c, const Deployment& d) {
     if (!c.loginThrottle.enable) return "";
     return fmt::format(R"(# Brute-force protection (loginThrottle): snm-policyd counts failed logins
@@ -46,9 +48,12 @@ auth_policy_reject_on_fail = no
 auth_policy_check_before_auth = yes
 auth_policy_check_after_auth = no
 auth_policy_report_after_auth = yes
+# The key snm-policyd wants (auth_policy_server_api_header), in a file only
+# root reads.
+!include {key_conf}
 
 )",
-                       fmt::arg("port", d.ports.auth_policy));
+                       fmt::arg("port", d.ports.auth_policy), fmt::arg("key_conf", auth_policy_key_conf(d)));
 }
 
 std::string dovecot_conf(const Config& c, const Deployment& d) {
@@ -198,8 +203,16 @@ service managesieve-login {{
 
 }  // namespace
 
-RenderedFiles render_dovecot(const Config& config, const Deployment& deployment) {
-    return {{deployment.dovecot_dir + "/dovecot.conf", dovecot_conf(config, deployment), 0644}};
+std::string auth_policy_key_file(const Config& config) { return config.stateDirectory + "/auth-policy.key"; }
+
+RenderedFiles render_dovecot(const Config& config, const Deployment& deployment, const std::string& auth_policy_key) {
+    RenderedFiles files = {{deployment.dovecot_dir + "/dovecot.conf", dovecot_conf(config, deployment), 0644}};
+    if (config.loginThrottle.enable)
+        files.push_back({auth_policy_key_conf(deployment),
+                         rendered_header("Dovecot auth policy key", config.sourceFile) +
+                             fmt::format("auth_policy_server_api_header = Authorization: Bearer {}\n", auth_policy_key),
+                         0600});
+    return files;
 }
 
 }  // namespace snm::ctl

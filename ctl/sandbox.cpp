@@ -38,6 +38,7 @@
 #include "option_parser.hpp"
 #include "postfix_features.hpp"
 #include "program_paths.hpp"
+#include "render_dovecot.hpp"
 #include "sieve_setup.hpp"
 #include "socket_spec.hpp"
 #include "staged_files.hpp"
@@ -260,7 +261,8 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
                                        kSandboxDaemonUser, "--socket-mode", "0666", "--policy-socket",
                                        "unix:" + d.policy_socket(), "--socketmap-socket",
                                        "unix:" + d.socketmap_socket(), "--auth-policy-socket",
-                                       d.auth_policy_socket()}});
+                                       d.auth_policy_socket(), "--auth-policy-key-file",
+                                       auth_policy_key_file(c)}});
     // Spam and virus filtering: Redis for rspamd's Bayes, clamd, rspamd.
     servers.push_back({"redis", {"redis-server", d.etc_dir + "/redis.conf"}});
     if (c.virusScanning)

@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
             snm::log_error("{}", detached.error().message);
             return 1;
         }
+    snm::raise_descriptor_limit();
     auto signals = snm::signal_events();
     if (!signals) {
         snm::log_error("{}", signals.error().message);

@@ -150,7 +150,15 @@ int serve(int listen_fd, int signal_fd, KeyStore& keys) {
         }
         if (!shared.stopping && (fds[0].revents & POLLIN)) {
             const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd < 0) continue;
+            if (fd < 0) {
+                // Out of descriptors: the connection stays queued; pause
+                // instead of polling the ready listener in a busy loop.
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    log_warning("accept failed: {}; pausing {} ms", std::strerror(errno), kAcceptPauseMs);
+                    ::poll(nullptr, 0, kAcceptPauseMs);
+                }
+                continue;
+            }
             std::lock_guard lock(shared.mutex);
             if (shared.active >= kMaxConnections) {
                 log_warning("{} MTA connections are open already; refusing one more", kMaxConnections);

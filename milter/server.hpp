@@ -22,6 +22,9 @@ inline constexpr int kDrainTimeoutSeconds = 30;
 // Connections served at once; more are closed at accept (the MTA then
 // applies milter_default_action).
 inline constexpr int kMaxConnections = 1024;
+// Milliseconds the listener pauses when accept fails for lack of
+// descriptors or memory.
+inline constexpr int kAcceptPauseMs = 100;
 
 // Serves `listen_fd` until SIGTERM/SIGINT arrives on `signal_fd` (a
 // signalfd from signal_events()). Returns the process exit status.

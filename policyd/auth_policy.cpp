@@ -67,6 +67,18 @@ bool bool_field(const nlohmann::json& body, const char* name, bool& out) {
     return true;
 }
 
+// Whether `authorization` is "Bearer `key`", in time independent of where
+// they differ.
+bool authorized(std::string_view authorization, std::string_view key) {
+    constexpr std::string_view kScheme = "Bearer ";
+    if (authorization.size() != kScheme.size() + key.size() || !ascii_iequals(authorization.substr(0, 7), kScheme))
+        return false;
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < key.size(); ++i)
+        difference |= static_cast<unsigned char>(authorization[kScheme.size() + i] ^ key[i]);
+    return difference == 0;
+}
+
 }  // namespace
 
 AuthPolicyParsed parse_auth_policy_request(std::string_view input, AuthPolicyRequest& out) {
@@ -87,6 +99,7 @@ AuthPolicyParsed parse_auth_policy_request(std::string_view input, AuthPolicyReq
     if (body.is_discarded() || !body.is_object()) return malformed("the request body is not a JSON object");
     out = AuthPolicyRequest{};
     out.command = *command;
+    if (const auto authorization = (*head)->field("Authorization")) out.authorization = std::string(*authorization);
     if (!string_field(body, "login", out.login) || !string_field(body, "remote", out.remote) ||
         !string_field(body, "protocol", out.protocol) || !bool_field(body, "success", out.success) ||
         !bool_field(body, "policy_reject", out.policy_reject))
@@ -99,8 +112,16 @@ std::string auth_policy_bad_request() {
 }
 
 AuthPolicyAnswer answer_auth_policy(const RoutingSnapshot* routing, LoginFailures& failures,
-                                    const AuthPolicyRequest& request, ThrottleClock::time_point now) {
+                                    const AuthPolicyRequest& request, std::string_view key,
+                                    ThrottleClock::time_point now) {
     AuthPolicyAnswer out;
+    if (!authorized(request.authorization, key)) {
+        out.response = http_response("401 Unauthorized", R"({"status":0,"msg":"wrong or missing key"})");
+        out.log_line = "auth policy: ignored a request without the right key (Authorization: Bearer; see "
+                       "auth_policy_server_api_header)";
+        out.warning = true;
+        return out;
+    }
     out.response = answer(0);
     if (!routing || !routing->login_throttle().enable) return out;
     const auto client = parse_ip_address(request.remote);

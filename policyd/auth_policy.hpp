@@ -7,7 +7,9 @@
 // "/?command=allow" before it checks a password, and to "/?command=report"
 // after, with the fields snmctl renders in auth_policy_request_attributes:
 // {"login": …, "remote": …, "protocol": …, "tls": …} and, in a report,
-// "success" and "policy_reject". No password and no password hash is ever
+// "success" and "policy_reject", with "Authorization: Bearer KEY"
+// (auth_policy_server_api_header; KEY is shared through a file only root
+// reads). No password and no password hash is ever
 // sent. The answer is {"status": S, "msg": M}: S = 0 goes on, S > 0 makes
 // Dovecot wait S seconds first, S < 0 refuses the login without checking
 // the password (M is the reason the client sees).
@@ -40,6 +42,7 @@ struct AuthPolicyRequest {
     std::string protocol;  // imap, pop3, sieve, smtp, …
     bool success = false;        // report only
     bool policy_reject = false;  // report only: we refused it ourselves
+    std::string authorization;   // the Authorization field (auth_policy_server_api_header)
 };
 
 struct AuthPolicyParsed {
@@ -59,9 +62,16 @@ struct AuthPolicyAnswer {
 };
 
 // Decides `request` from `failures` and the limits in `routing` (none: every
-// login goes on, nothing is counted) at time `now`.
+// login goes on, nothing is counted) at time `now`. A request whose
+// Authorization is not "Bearer `key`" is answered 401 and counts nothing:
+// the listener is on loopback, and without the key any local user could
+// ban any address by reporting failures for it.
 AuthPolicyAnswer answer_auth_policy(const RoutingSnapshot* routing, LoginFailures& failures,
-                                    const AuthPolicyRequest& request, ThrottleClock::time_point now);
+                                    const AuthPolicyRequest& request, std::string_view key,
+                                    ThrottleClock::time_point now);
+
+// The shortest key snm-policyd accepts (snmctl makes 32 hex digits).
+inline constexpr std::size_t kMinAuthPolicyKey = 16;
 
 // The HTTP response refusing a malformed request (then the connection closes).
 std::string auth_policy_bad_request();

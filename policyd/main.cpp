@@ -12,16 +12,17 @@
 // DIR/routing.cdb, which holds no password hashes.
 #include <getopt.h>
 #include <pwd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 
+#include "auth_policy.hpp"
 #include "daemon.hpp"
 #include "log.hpp"
 #include "server.hpp"
@@ -33,7 +34,8 @@ namespace {
 constexpr const char* kProgram = "snm-policyd";
 constexpr const char* kUsage =
     "usage: snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC\n"
-    "                   [--auth-policy-socket SPEC] [-f] [-v] [--user USER] [--socket-mode MODE]\n"
+    "                   [--auth-policy-socket SPEC --auth-policy-key-file FILE]\n"
+    "                   [-f] [-v] [--user USER] [--socket-mode MODE]\n"
     "\n"
     "Postfix socketmap tables (domains, mailboxes, aliases, senders), SMTPD\n"
     "access policy service and Dovecot auth policy service (login throttling)\n"
@@ -43,6 +45,7 @@ constexpr const char* kUsage =
     "  --policy-socket SPEC      check_policy_service endpoint: unix:PATH or inet:HOST:PORT\n"
     "  --socketmap-socket SPEC   socketmap: endpoint: unix:PATH or inet:HOST:PORT\n"
     "  --auth-policy-socket SPEC Dovecot auth_policy_server_url endpoint: inet:HOST:PORT\n"
+    "  --auth-policy-key-file FILE  the key Dovecot's requests carry (read at start)\n"
     "  --user USER               run as USER (required when started as root)\n"
     "  --socket-mode MODE        permissions of unix sockets, octal (default 0660)\n"
     "  -f, --foreground          stay in the foreground, log to stderr\n"
@@ -57,6 +60,7 @@ struct Options {
     std::string policy_socket;
     std::string socketmap_socket;
     std::string auth_policy_socket;
+    std::string auth_policy_key_file;
     std::string user;
     mode_t socket_mode = 0660;
     bool foreground = false;
@@ -70,12 +74,13 @@ int usage_error(const std::string& message) {
 
 // Parses the command line; returns an exit code when the program should stop.
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
-    enum { kState = 1000, kPolicy, kSocketmap, kAuthPolicy, kUser, kMode, kHelp, kVersion };
+    enum { kState = 1000, kPolicy, kSocketmap, kAuthPolicy, kAuthPolicyKey, kUser, kMode, kHelp, kVersion };
     static const option long_options[] = {
         {"state", required_argument, nullptr, kState},
         {"policy-socket", required_argument, nullptr, kPolicy},
         {"socketmap-socket", required_argument, nullptr, kSocketmap},
         {"auth-policy-socket", required_argument, nullptr, kAuthPolicy},
+        {"auth-policy-key-file", required_argument, nullptr, kAuthPolicyKey},
         {"user", required_argument, nullptr, kUser},
         {"socket-mode", required_argument, nullptr, kMode},
         {"foreground", no_argument, nullptr, 'f'},
@@ -91,6 +96,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
             case kPolicy: options.policy_socket = optarg; break;
             case kSocketmap: options.socketmap_socket = optarg; break;
             case kAuthPolicy: options.auth_policy_socket = optarg; break;
+            case kAuthPolicyKey: options.auth_policy_key_file = optarg; break;
             case kUser: options.user = optarg; break;
             case kMode: {
                 const std::string_view text(optarg);
@@ -113,7 +119,23 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
     if (options.state.empty()) return usage_error("--state is required");
     if (options.policy_socket.empty()) return usage_error("--policy-socket is required");
     if (options.socketmap_socket.empty()) return usage_error("--socketmap-socket is required");
+    if (options.auth_policy_socket.empty() != options.auth_policy_key_file.empty())
+        return usage_error("--auth-policy-socket and --auth-policy-key-file go together");
     return std::nullopt;
+}
+
+// The auth policy key: the file's first line, at least kMinAuthPolicyKey
+// characters. Read before dropping privileges: only root reads the file.
+snm::Result<std::string> read_auth_policy_key(const std::string& path) {
+    std::ifstream in(path);
+    std::string key;
+    if (!in) return snm::Error{fmt::format("cannot read the auth policy key file {}: {}", path, std::strerror(errno))};
+    std::getline(in, key);
+    if (key.size() < snm::policyd::kMinAuthPolicyKey || key.find_first_of(" \t\r") != std::string::npos)
+        return snm::Error{fmt::format("{}: the auth policy key must be one line of at least {} characters without "
+                                      "spaces (snmctl apply makes it)",
+                                      path, snm::policyd::kMinAuthPolicyKey)};
+    return key;
 }
 
 // Creates a listener; a unix socket is handed to `user` so it can be
@@ -131,16 +153,6 @@ snm::Result<int> make_listener(const std::string& text, const Options& options) 
     return fd;
 }
 
-// Many persistent Postfix connections: allow as many descriptors as the
-// hard limit permits.
-void raise_descriptor_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,7 +165,7 @@ int main(int argc, char** argv) {
         return 1;
     };
 
-    raise_descriptor_limit();
+    snm::raise_descriptor_limit();
     auto signals = snm::signal_events();
     if (!signals) return fatal(signals.error().message);
     snm::policyd::Server server(options.state + "/" + std::string(snm::layout::kRoutingFile));
@@ -164,6 +176,11 @@ int main(int argc, char** argv) {
         auto fd = make_listener(text, options);
         if (!fd) return fatal(fd.error().message);
         server.add_listener(protocol, *fd, text);
+    }
+    if (!options.auth_policy_key_file.empty()) {
+        auto key = read_auth_policy_key(options.auth_policy_key_file);
+        if (!key) return fatal(key.error().message);
+        server.set_auth_policy_key(std::move(*key));
     }
     if (auto dropped = snm::drop_privileges(options.user); !dropped) return fatal(dropped.error().message);
     if (!options.foreground)

@@ -85,6 +85,7 @@ struct Server::Listener : Watched {
     Protocol protocol;
     int fd;
     std::string name;
+    bool paused = false;  // out of descriptors: not watched until the next tick
 };
 
 struct Server::Connection : Watched {
@@ -177,10 +178,19 @@ Status Server::run(int signal_fd) {
         if (now - last_sweep >= std::chrono::milliseconds(kTickMilliseconds)) {
             last_sweep = now;
             sweep_timeouts();
+            for (auto& listener : listeners_)
+                if (listener->paused) watch_listener(*listener, true);
         }
     }
     drain();
     return success();
+}
+
+void Server::watch_listener(Listener& listener, bool watch) {
+    epoll_event event{};
+    event.events = watch ? static_cast<std::uint32_t>(EPOLLIN) : 0u;
+    event.data.ptr = static_cast<Watched*>(&listener);
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener.fd, &event) == 0) listener.paused = !watch;
 }
 
 void Server::accept_all(Listener& listener) {
@@ -194,6 +204,10 @@ void Server::accept_all(Listener& listener) {
                     last_refusal_log_ = now;
                     log_warning("accept on {} failed: {}", listener.name, std::strerror(errno));
                 }
+                // The listener stays readable: stop watching it until the
+                // next tick rather than spinning on it.
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                    watch_listener(listener, false);
             }
             return;
         }
@@ -329,7 +343,7 @@ std::size_t Server::serve_auth_policy(Connection& connection, const RoutingSnaps
         if (connection.fd >= 0) close_connection(connection, fmt::format("malformed auth policy request: {}", parsed.error));
         return 0;
     }
-    const auto answer = answer_auth_policy(routing, login_failures_, connection.auth_request, Clock::now());
+    const auto answer = answer_auth_policy(routing, login_failures_, connection.auth_request, auth_policy_key_, Clock::now());
     if (!answer.log_line.empty()) log_line(answer.warning ? LogLevel::Warning : LogLevel::Info, answer.log_line);
     connection.output.append(answer.response);
     return parsed.consumed;

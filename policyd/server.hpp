@@ -50,6 +50,9 @@ public:
     // A listening socket (already bound) serving `protocol`; the server owns it.
     void add_listener(Protocol protocol, int fd, std::string name);
 
+    // The key Dovecot's auth policy requests must carry (auth_policy.hpp).
+    void set_auth_policy_key(std::string key) { auth_policy_key_ = std::move(key); }
+
     // Serves until SIGTERM or SIGINT arrives on `signal_fd` (daemon.hpp's
     // signal_events()). Fails only if the event loop cannot be set up.
     Status run(int signal_fd);
@@ -60,6 +63,7 @@ private:
     struct Connection;
 
     void accept_all(Listener& listener);
+    void watch_listener(Listener& listener, bool watch);
     void on_readable(Connection& connection);
     void serve_buffered(Connection& connection);
     // Each answers the request at the start of `input` and returns the bytes
@@ -77,6 +81,7 @@ private:
 
     SnapshotSource<RoutingSnapshot> snapshots_;
     LoginFailures login_failures_;  // kept across snapshot changes and SIGHUP
+    std::string auth_policy_key_;
     int epoll_fd_ = -1;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::vector<std::unique_ptr<Connection>> connections_;

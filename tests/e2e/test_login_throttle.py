@@ -119,6 +119,29 @@ def test_internal_networks_are_never_throttled(acceptance_sandbox):
     assert imap_login(sandbox, "127.0.0.1", P1) == "OK"
 
 
+def test_a_local_process_without_the_key_cannot_ban_anyone(acceptance_sandbox):
+    """The auth policy listener is on loopback: any local user reaches it.
+    Reports without Dovecot's key are refused (401) and count nothing, and
+    only root reads the key."""
+    sandbox = acceptance_sandbox
+    body = b'{"login":"user1@example.com","remote":"127.0.0.76","protocol":"imap","success":false}'
+    for authorization in (b"", b"Authorization: Bearer not-the-key-0123456789abcdef\r\n"):
+        for _ in range(MAX_FAILURES + 2):
+            with socket.create_connection(("127.0.0.1", sandbox.port("auth_policy")), timeout=10) as sock:
+                sock.sendall(b"POST /?command=report HTTP/1.1\r\nHost: 127.0.0.1\r\n" + authorization
+                             + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                assert sock.recv(4096).startswith(b"HTTP/1.1 401 Unauthorized")
+    assert imap_login(sandbox, "127.0.0.76", P1) == "OK"
+    assert "ignored a request without the right key" in policyd_log(sandbox)
+    key_file = sandbox.dir / "var" / "lib" / "snm" / "auth-policy.key"
+    key = key_file.read_text().strip()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    dovecot_dir = sandbox.dir / "etc" / "snm" / "dovecot"
+    assert oct((dovecot_dir / "auth-policy.conf").stat().st_mode & 0o777) == "0o600"
+    assert key not in (dovecot_dir / "dovecot.conf").read_text()
+    assert key not in policyd_log(sandbox)
+
+
 def test_no_password_is_ever_logged(acceptance_sandbox):
     for log in (acceptance_sandbox.dir / "log").iterdir():
         text = log.read_text(errors="replace")

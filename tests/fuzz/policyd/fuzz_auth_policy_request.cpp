@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (parsed.consumed == 0 || parsed.consumed > input.size() ||
             parsed.consumed > kMaxAuthPolicyHeader + kMaxAuthPolicyBody)
             std::abort();
-        const auto answer = answer_auth_policy(nullptr, failures, request, ThrottleClock::now());
+        const auto answer = answer_auth_policy(nullptr, failures, request, "fuzz-key-0123456789", ThrottleClock::now());
         if (answer.response.empty()) std::abort();
         input.remove_prefix(parsed.consumed);
     }

@@ -11,9 +11,11 @@ using ::testing::HasSubstr;
 
 namespace {
 
-std::string http(const std::string& target, const std::string& body) {
-    return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
+
+std::string http(const std::string& target, const std::string& body, const std::string& key = kKey) {
+    return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 std::string allow(const std::string& remote) {
@@ -33,7 +35,7 @@ protected:
         const auto parsed = parse_auth_policy_request(bytes, request);
         EXPECT_EQ(parsed.status, AuthPolicyParsed::Status::Complete) << parsed.error;
         EXPECT_EQ(parsed.consumed, bytes.size());
-        return answer_auth_policy(routing_.get(), failures_, request, now_);
+        return answer_auth_policy(routing_.get(), failures_, request, kKey, now_);
     }
     LoginFailures failures_;
     ThrottleClock::time_point now_ = ThrottleClock::now();
@@ -75,8 +77,26 @@ TEST_F(AuthPolicy, OurOwnRefusalsAndSuccessesAreNotFailures) {
 TEST_F(AuthPolicy, WithoutASnapshotLoginsGoOn) {
     AuthPolicyRequest request;
     ASSERT_EQ(parse_auth_policy_request(failed("192.0.2.7"), request).status, AuthPolicyParsed::Status::Complete);
-    for (int i = 0; i < 20; ++i) answer_auth_policy(nullptr, failures_, request, now_);
+    for (int i = 0; i < 20; ++i) answer_auth_policy(nullptr, failures_, request, kKey, now_);
     EXPECT_EQ(failures_.tracked_addresses(), 0u);
+}
+
+TEST_F(AuthPolicy, RequestsWithoutTheKeyAreRefusedAndCountNothing) {
+    const std::string body = R"({"login":"user1@example.com","remote":"192.0.2.7","protocol":"imap","success":false})";
+    const std::string wrong_key(std::string(kKey).size(), 'x');
+    const std::string no_key = "POST /?command=report HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+                               "\r\n\r\n" + body;
+    for (const auto& request : {http("/?command=report", body, wrong_key), http("/?command=report", body, "short"),
+                                no_key}) {
+        for (int i = 0; i < 20; ++i) {
+            const auto answer = send(request);
+            EXPECT_THAT(answer.response, HasSubstr("HTTP/1.1 401 Unauthorized"));
+            EXPECT_THAT(answer.log_line, HasSubstr("without the right key"));
+            EXPECT_THAT(answer.log_line, ::testing::Not(HasSubstr(wrong_key)));
+        }
+    }
+    EXPECT_EQ(failures_.tracked_addresses(), 0u);
+    EXPECT_THAT(send(allow("192.0.2.7")).response, HasSubstr(R"({"status":0})"));
 }
 
 TEST(AuthPolicyRequests, PipelinedRequestsAreTakenOneByOne) {
