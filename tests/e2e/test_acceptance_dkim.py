@@ -31,6 +31,10 @@ def assert_signed(sandbox, raw, expected):
     """`expected`: [(domain, selector, algorithm)] in any order. python3-dkim
     passes each; Mail::DKIM passes each RSA one (it has no Ed25519)."""
     assert sorted(signatures(raw)) == sorted(expected), signatures(raw)
+    # The milter's folded DKIM-Signature lines arrive as whole lines: no bare
+    # CR, and one line ending throughout (smtp-sink stores the lines it got).
+    assert b"\r" not in raw.replace(b"\r\n", b""), raw[:2000]
+    assert raw.count(b"\r\n") in (0, raw.count(b"\n")), raw[:2000]
     with DnsStub(published_records(sandbox)) as dns:
         assert verify_with_python_dkim(raw, dns.port) == [True] * len(expected)
         verdicts = verify_with_mail_dkim(raw, dns.port)
