@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ascii.hpp"
+
 namespace snm {
 
 namespace {
@@ -33,9 +35,7 @@ std::string_view domain_of(std::string_view address) {
 }
 
 void lower_in_place(std::string& text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
-        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : static_cast<char>(c);
-    });
+    std::transform(text.begin(), text.end(), text.begin(), ascii_lower);
 }
 
 std::string to_lower(std::string_view text) {

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "ascii.hpp"
+
 namespace snm {
 
 namespace {
@@ -232,10 +234,7 @@ Find CdbFile::find_folded(std::string_view prefix, std::string_view name, std::s
     std::array<char, kMaxLookupKey> key;
     if (prefix.size() + name.size() > key.size()) return Find::NotFound;
     std::memcpy(key.data(), prefix.data(), prefix.size());
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        key[prefix.size() + i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-    }
+    for (std::size_t i = 0; i < name.size(); ++i) key[prefix.size() + i] = ascii_lower(name[i]);
     return find(std::string_view(key.data(), prefix.size() + name.size()), value);
 }
 

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "ascii.hpp"
+
 namespace snm {
 
 namespace {
@@ -47,12 +49,6 @@ Status parse_field_line(std::string_view line, HttpHead& head) {
 }
 
 }  // namespace
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::optional<std::string_view> HttpHead::field(std::string_view name) const {
     for (const auto& [field_name, value] : fields)

@@ -35,7 +35,4 @@ struct HttpHead {
 // The views point into `received`.
 Result<std::optional<HttpHead>> parse_http_head(std::string_view received, std::size_t max_header_bytes);
 
-// ASCII case-insensitive equality (HTTP field names and tokens).
-bool ascii_iequals(std::string_view a, std::string_view b);
-
 }  // namespace snm

@@ -1,18 +1,22 @@
-// sandbox.cpp — `snmctl sandbox up|down -c FILE --dir DIR --port-base N`:
-// a complete private mail server in DIR, for trying snm and for the
-// end-to-end tests.
+// sandbox.cpp — `snmctl sandbox up|down|apply -c FILE --dir DIR
+// [--port-base N] [--cache-dir CACHE]`: a complete private mail server in
+// DIR, for trying snm and for the end-to-end tests.
 //
 // `up` renders the configuration into DIR (as `snmctl apply --root DIR`
 // would, with loopback listeners on N+25, N+587, N+465, N+143, N+993, N+110,
-// N+995, N+4190, no DNS, logs in DIR/log) and starts real Postfix and
-// Dovecot and the snm daemons. Mail for other domains is relayed to a
-// capture sink (Postfix's smtp-sink on N+26) that writes each message into
-// DIR/sink. Every process's pid is written to DIR/run/*.pid; `down` stops
-// them by pid. `apply` installs a changed snm.toml into a running sandbox
-// (the servers take it live). --cache-dir CACHE lets sandboxes share rspamd's
-// compiled patterns (a cold compile takes 10-30 s). Nothing outside DIR is written; Dovecot loads snm's auth
-// module through a bind mount visible only in its own mount namespace.
-// Needs root (Postfix's master and Dovecot switch users).
+// N+995, N+4190 and the auth policy service on N+27, no DNS, logs in
+// DIR/log) and hands real Postfix, Dovecot, rspamd, Redis (clamd with
+// virusScanning) and the snm daemons to a supervisor (supervisor.hpp) that
+// restarts the ones that die. Mail for other domains is relayed to a capture
+// sink (Postfix's smtp-sink on N+26) that writes each message into DIR/sink.
+// Every pid, the supervisor's included, is in DIR/run/snm/*.pid; `down`
+// stops the supervisor, which stops the servers (or, without one, stops
+// them by pid). `apply` installs a changed snm.toml into a running sandbox
+// (the servers take it live). --cache-dir CACHE lets sandboxes share
+// rspamd's compiled patterns (a cold compile takes 10-30 s). Nothing outside
+// DIR is written; Dovecot loads snm's auth module through a bind mount
+// visible only in its own mount namespace. Needs root (Postfix's master and
+// Dovecot switch users).
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <cstdlib>
 
+#include "ascii.hpp"
+
 namespace snm::milter {
 
 namespace {
@@ -171,7 +173,7 @@ void canonicalize_header(Canonicalization mode, std::string_view name, std::stri
         return;
     }
     const std::size_t name_start = out.size();
-    for (char c : name) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    for (char c : name) out += ascii_lower(c);
     while (out.size() > name_start && is_wsp(out.back())) out.pop_back();  // "Name :" → "name:"
     out += ':';
     bool space = false, started = false;

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <fmt/format.h>
 
+#include "ascii.hpp"
 #include "from_address.hpp"
 #include "log.hpp"
 #include "milter_protocol.hpp"
@@ -35,10 +36,7 @@ std::string loggable(std::string_view value) {
     return out;
 }
 
-bool is_from(std::string_view name) {
-    return name.size() == 4 && (name[0] | 0x20) == 'f' && (name[1] | 0x20) == 'r' && (name[2] | 0x20) == 'o' &&
-           (name[3] | 0x20) == 'm';
-}
+bool is_from(std::string_view name) { return ascii_iequals(name, "from"); }
 
 }  // namespace
 
@@ -81,15 +79,11 @@ MilterSession::Next MilterSession::handle(char command, std::string_view data, s
         return Next::Continue;
     case kEndOfHeaders: continue_unless(kNoReplyEndOfHeaders, replies); return Next::Continue;
     case kBody:
-        if (state_ == State::Headers || state_ == State::Idle) decide();
-        if (state_ == State::Signing) signer_.body(data);
+        body(data);
         continue_unless(kNoReplyBody, replies);
         return Next::Continue;
     case kEndOfBody:
-        if (!data.empty()) {
-            if (state_ == State::Headers || state_ == State::Idle) decide();
-            if (state_ == State::Signing) signer_.body(data);
-        }
+        if (!data.empty()) body(data);
         end_of_body(replies);
         return Next::Continue;
     case kAbort: reset_message(); return Next::Continue;
@@ -188,6 +182,15 @@ void MilterSession::fail(std::string reason) {
     reason_ = std::move(reason);
 }
 
+void MilterSession::decide_once() {
+    if (state_ == State::Headers || state_ == State::Idle) decide();
+}
+
+void MilterSession::body(std::string_view data) {
+    decide_once();
+    if (state_ == State::Signing) signer_.body(data);
+}
+
 void MilterSession::decide() {
     key_set_ = keys_.current();
     if (!key_set_) return fail(fmt::format("no usable DKIM snapshot: {}", keys_.problem()));
@@ -219,7 +222,7 @@ void MilterSession::decide() {
 }
 
 void MilterSession::end_of_body(std::string& replies) {
-    if (state_ == State::Headers || state_ == State::Idle) decide();
+    decide_once();
     if (state_ == State::Signing) {
         fields_.clear();
         for (const auto& stored : headers_)

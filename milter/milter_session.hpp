@@ -48,7 +48,11 @@ private:
     void connect(std::string_view data);
     void macros(std::string_view data);
     void header(std::string_view data);
+    // Decides whether and how to sign, from the headers (at the first body
+    // chunk or the end of the message, whichever comes first).
     void decide();
+    void decide_once();
+    void body(std::string_view data);
     void pass(std::string reason);
     void fail(std::string reason);
     void end_of_body(std::string& replies);

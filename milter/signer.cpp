@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "ascii.hpp"
+
 namespace snm::milter {
 
 namespace {
@@ -28,16 +30,6 @@ std::string openssl_error() {
     char text[256] = "unknown OpenSSL error";
     if (code != 0) ERR_error_string_n(code, text, sizeof text);
     return text;
-}
-
-bool equals_lower(std::string_view name, std::string_view lower) {
-    if (name.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
 }
 
 const char* algorithm_tag(DkimAlgorithm algorithm) {
@@ -114,7 +106,7 @@ Status MessageSigner::finish(std::span<const HeaderField> headers, std::span<con
     };
     const auto select = [&](std::string_view name, bool oversign) {
         for (auto it = headers.rbegin(); it != headers.rend(); ++it)
-            if (equals_lower(it->name, name)) {
+            if (ascii_iequals(it->name, name)) {
                 signed_fields_.push_back(&*it);
                 add_name(name);
             }

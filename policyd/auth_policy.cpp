@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ascii.hpp"
 #include "http_message.hpp"
 
 namespace snm::policyd {

@@ -193,32 +193,32 @@ void Server::watch_listener(Listener& listener, bool watch) {
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener.fd, &event) == 0) listener.paused = !watch;
 }
 
+void Server::warn_refusal(const std::string& message) {
+    const auto now = Clock::now();
+    if (now - last_refusal_log_ < std::chrono::seconds(1)) return;
+    last_refusal_log_ = now;
+    log_warning("{}", message);
+}
+
 void Server::accept_all(Listener& listener) {
     for (;;) {
         const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                const auto now = Clock::now();
-                if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-                    last_refusal_log_ = now;
-                    log_warning("accept on {} failed: {}", listener.name, std::strerror(errno));
-                }
+            const int error = errno;
+            if (error == EINTR || error == ECONNABORTED) continue;
+            if (error != EAGAIN && error != EWOULDBLOCK) {
+                warn_refusal(fmt::format("accept on {} failed: {}", listener.name, std::strerror(error)));
                 // The listener stays readable: stop watching it until the
                 // next tick rather than spinning on it.
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)
                     watch_listener(listener, false);
             }
             return;
         }
         if (connections_.size() >= kMaxConnections) {
             ::close(fd);
-            const auto now = Clock::now();
-            if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-                last_refusal_log_ = now;
-                log_warning("refusing a connection on {}: {} connections open (the limit)", listener.name,
-                            kMaxConnections);
-            }
+            warn_refusal(fmt::format("refusing a connection on {}: {} connections open (the limit)", listener.name,
+                                     kMaxConnections));
             continue;
         }
         set_tcp_nodelay(fd);
@@ -376,7 +376,8 @@ void Server::update_interest(Connection& connection) {
     epoll_event event{};
     event.events = (reading ? EPOLLIN : 0u) | (writing ? EPOLLOUT : 0u);
     event.data.ptr = static_cast<Watched*>(&connection);
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &event);
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &event) != 0)
+        close_connection(connection, fmt::format("epoll_ctl failed: {}", std::strerror(errno)));
 }
 
 void Server::close_connection(Connection& connection, const std::string& why) {

@@ -64,6 +64,9 @@ private:
 
     void accept_all(Listener& listener);
     void watch_listener(Listener& listener, bool watch);
+    // A refused or failed accept, logged at most once a second (a flood
+    // would otherwise flood the log too).
+    void warn_refusal(const std::string& message);
     void on_readable(Connection& connection);
     void serve_buffered(Connection& connection);
     // Each answers the request at the start of `input` and returns the bytes
