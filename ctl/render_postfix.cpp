@@ -117,8 +117,6 @@ virtual_alias_maps = {aliases}
 # domain list would make trivial-rewrite query the alias map for bare names.
 virtual_alias_domains =
 virtual_transport = lmtp:unix:{lmtp}
-# Which logins may use which sender address (own address, aliases, sendAs).
-smtpd_sender_login_maps = {senders}
 
 # SASL through Dovecot; enabled per service in master.cf.
 smtpd_sasl_type = dovecot
@@ -128,7 +126,9 @@ smtpd_sasl_security_options = noanonymous
 smtpd_tls_auth_only = yes
 
 # snm-policyd's checks; if it cannot answer, mail waits (451), it is never
-# let through unchecked.
+# let through unchecked. The sender check is the one place that decides
+# which login may use which envelope sender (own address, aliases, sendAs,
+# extraVirtualAliases): there is no smtpd_sender_login_maps.
 snm_sender_policy = check_policy_service {{ unix:{policy}, policy_context=sender, timeout=10s, {{ default_action = 451 4.3.5 snm-policyd unavailable }} }}
 snm_recipient_policy = check_policy_service {{ unix:{policy}, policy_context=recipient, timeout=10s, {{ default_action = 451 4.3.5 snm-policyd unavailable }} }}
 
@@ -163,7 +163,7 @@ smtpd_recipient_restrictions =
 )",
                        fmt::arg("key", tls.key), fmt::arg("cert", tls.certificate),
                        fmt::arg("domains", socketmap(d, "domains")), fmt::arg("mailboxes", socketmap(d, "mailboxes")),
-                       fmt::arg("aliases", socketmap(d, "aliases")), fmt::arg("senders", socketmap(d, "senders")),
+                       fmt::arg("aliases", socketmap(d, "aliases")),
                        fmt::arg("lmtp", d.lmtp_socket()), fmt::arg("sasl", d.sasl_socket()),
                        fmt::arg("policy", d.policy_socket()), fmt::arg("quota", d.quota_status_socket()),
                        fmt::arg("bare_newline", c.smtpdForbidBareNewline ? "reject" : "no"),

@@ -1,6 +1,7 @@
 """Helpers for snm-policyd's integration tests: start the daemon, speak its
-two protocols, and run a private Postfix (with a Dovecot auth service for
-SASL and smtp-sink capture sinks) wired to it.
+two protocols, and run the Postfix `snmctl apply` renders, privately (with
+a Dovecot for SASL and quota-status, and smtp-sink capture sinks), wired
+to it.
 
 Everything binds 127.0.0.1 or a unix socket in the test's directory, and is
 stopped by pid.
@@ -41,29 +42,37 @@ def apply_config(toml_text, root):
 
 class Policyd:
     """snm-policyd in the foreground: the socketmap on TCP, the policy
-    service on a unix socket (or TCP too, with policy_inet)."""
+    service on a unix socket (or TCP too, with policy_inet) — or both on
+    the unix sockets a rendered Postfix names (`sockets`, rendered_sockets)."""
 
-    def __init__(self, state, workdir, extra_args=(), policy_inet=False):
+    def __init__(self, state, workdir, extra_args=(), policy_inet=False, sockets=None):
         self.workdir = Path(workdir)
-        self.socketmap_port = snmtest.free_port()
-        self.socketmap_spec = f"inet:127.0.0.1:{self.socketmap_port}"
-        if policy_inet:
-            self.policy_port = snmtest.free_port()
-            self.policy_spec = f"inet:127.0.0.1:{self.policy_port}"
-        else:
-            self.policy_path = str(self.workdir / "policy.sock")
+        if sockets:
+            sockets["policy"].parent.mkdir(parents=True, exist_ok=True)
+            self.socketmap_spec = f"unix:{sockets['socketmap']}"
+            self.policy_path = str(sockets["policy"])
             self.policy_spec = "unix:" + self.policy_path
+        else:
+            self.socketmap_port = snmtest.free_port()
+            self.socketmap_spec = f"inet:127.0.0.1:{self.socketmap_port}"
+            if policy_inet:
+                self.policy_port = snmtest.free_port()
+                self.policy_spec = f"inet:127.0.0.1:{self.policy_port}"
+            else:
+                self.policy_path = str(self.workdir / "policy.sock")
+                self.policy_spec = "unix:" + self.policy_path
         argv = [POLICYD, "-f", "--state", state, "--policy-socket", self.policy_spec,
                 "--socketmap-socket", self.socketmap_spec, "--socket-mode", "0666", *extra_args]
         if os.geteuid() == 0:
             argv += ["--user", DAEMON_USER]
         self.log_path = self.workdir / "snm-policyd.log"
         self.process = snmtest.Process(argv, log_path=self.log_path)
-        snmtest.wait_for_port(self.socketmap_port)
-        if policy_inet:
-            snmtest.wait_for_port(self.policy_port)
-        else:
-            snmtest.wait_for_path(self.policy_path)
+        for spec in (self.socketmap_spec, self.policy_spec):
+            kind, _, address = spec.partition(":")
+            if kind == "unix":
+                snmtest.wait_for_path(address)
+            else:
+                snmtest.wait_for_port(int(address.rsplit(":", 1)[1]))
 
     def postfix_table(self, name):
         """The Postfix table name of one of the daemon's maps."""
@@ -170,19 +179,43 @@ def postmap_query(key, table, config_dir=None):
     return result.stdout.strip()
 
 
-# --- a private Postfix, its SASL backend and its capture sinks --------------
+# --- the Postfix snm renders, run privately, and what it talks to ---------
+
+def rendered_sockets(root):
+    """Where the configuration `snmctl apply --root root` renders expects the
+    other parts: a system install's layout under `root` (ctl/deployment.cpp)."""
+    root = Path(root)
+    return {
+        "policy": root / "run" / "snm" / "policy",
+        "socketmap": root / "run" / "snm" / "socketmap",
+        "sasl": root / "run" / "dovecot" / "snm-auth",
+        "lmtp": root / "run" / "dovecot" / "snm-lmtp",
+        "quota_status": root / "run" / "dovecot" / "snm-quota-status",
+    }
+
 
 class Sink:
-    """smtp-sink writing each message, with its envelope, into a directory."""
+    """smtp-sink writing each message, with its envelope, into a directory:
+    on a TCP port, or speaking LMTP on a unix socket (`lmtp_socket`)."""
 
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, lmtp_socket=None):
         self.dir = Path(workdir) / name
         self.dir.mkdir()
         shutil.chown(self.dir, user="postfix")
-        self.port = snmtest.free_port()
-        self.process = snmtest.Process(["smtp-sink", "-u", "postfix", "-d", f"{self.dir}/%H%M%S.",
-                                        f"127.0.0.1:{self.port}", "50"], log_path=Path(workdir) / f"{name}.log")
-        snmtest.wait_for_port(self.port)
+        if lmtp_socket:
+            Path(lmtp_socket).parent.mkdir(parents=True, exist_ok=True)
+            self.port = None
+            listen = ["-L", f"unix:{lmtp_socket}"]
+        else:
+            self.port = snmtest.free_port()
+            listen = [f"127.0.0.1:{self.port}"]
+        self.process = snmtest.Process(["smtp-sink", "-u", "postfix", "-d", f"{self.dir}/%H%M%S.", *listen, "50"],
+                                       log_path=Path(workdir) / f"{name}.log")
+        if lmtp_socket:
+            snmtest.wait_for_path(lmtp_socket)
+            os.chmod(lmtp_socket, 0o666)  # made by root before smtp-sink drops to postfix
+        else:
+            snmtest.wait_for_port(self.port)
 
     def messages(self):
         return [p.read_text(errors="replace") for p in sorted(self.dir.iterdir()) if p.is_file()]
@@ -201,15 +234,17 @@ class Sink:
         self.process.stop()
 
 
-class DovecotAuth:
-    """Dovecot with only its auth service: a passwd-file passdb, a unix
-    listener for Postfix's smtpd_sasl_type = dovecot."""
+class DovecotForPostfix:
+    """Dovecot with the two services Postfix asks while it receives mail,
+    on the sockets the rendered main.cf names: auth (SASL, a passwd-file
+    passdb) and quota-status (no quota rules: every answer is DUNNO)."""
 
-    def __init__(self, workdir, users):
+    def __init__(self, workdir, users, sasl_socket, quota_status_socket):
         self.dir = Path(workdir) / "dovecot"
         self.dir.mkdir()
         (self.dir / "users").write_text("".join(f"{user}:{{PLAIN}}{password}\n" for user, password in users.items()))
-        self.socket = str(self.dir / "auth-client")
+        for socket_path in (sasl_socket, quota_status_socket):
+            Path(socket_path).parent.mkdir(parents=True, exist_ok=True)
         config = self.dir / "dovecot.conf"
         config.write_text(f"""
 protocols =
@@ -225,132 +260,111 @@ passdb {{
   driver = passwd-file
   args = username_format=%u {self.dir}/users
 }}
+# An unknown user is one the passdb does not know (quota-status: DUNNO).
+# quota-status opens no mailbox, but wants to know where one would be.
 userdb {{
   driver = static
   args = uid=65534 gid=65534 home=/nonexistent
 }}
+mail_location = maildir:~/Maildir
+mail_plugins = quota
+plugin {{
+  quota = maildir:User quota
+  quota_status_success = DUNNO
+  quota_status_nouser = DUNNO
+}}
 service auth {{
-  unix_listener {self.socket} {{
+  unix_listener {sasl_socket} {{
     mode = 0666
   }}
 }}
+service quota-status {{
+  executable = quota-status -p postfix
+  unix_listener {quota_status_socket} {{
+    mode = 0666
+  }}
+  client_limit = 1
+}}
 """)
         self.process = snmtest.Process(["dovecot", "-F", "-c", config], log_path=self.dir / "stdout.log")
-        snmtest.wait_for_path(self.socket)
+        snmtest.wait_for_path(sasl_socket)
+        snmtest.wait_for_path(quota_status_socket)
 
     def stop(self):
         self.process.stop()
 
 
-class Postfix:
-    """A private Postfix on 127.0.0.1: port 25 (MX) and a submission port
-    with SASL, its maps and policy from snm-policyd, local deliveries to one
-    sink (virtual_transport) and everything else to another (relayhost)."""
+def postconf(config_dir, *args):
+    return snmtest.run(["postconf", "-c", config_dir, *args]).stdout
 
-    def __init__(self, workdir, policyd, local_sink, relay_sink, sasl_path, tables=None, sender_restrictions=None,
-                 recipient_restrictions=None, virtual_transport=None):
-        """By default wired as snm renders it: the four tables as socketmap:
-        tables of `policyd`, check_policy_service in both restriction lists
-        (with policy_context). The benchmark passes hash: tables and access
-        maps instead."""
+
+class Postfix:
+    """The Postfix that `snmctl apply --root root` rendered, run privately
+    from its own directory. Its main.cf and master.cf are copies of the
+    rendered ones, changed with postconf only where a private test
+    instance must differ (`main_cf_changes`, `services`):
+
+    * queue_directory, data_directory: its own, so that several instances
+      can run from one rendering;
+    * maillog_file (and its allowed prefix): a log file the test can read,
+      not syslog;
+    * relayhost: mail for other domains goes to `relay_sink`, not to the
+      Internet;
+    * every inet service (smtp, submission, submissions) listens on
+      127.0.0.1 and a free port instead of its standard port, without
+      smtpd_milters: the tests run neither rspamd nor snm-dkim-milter.
+
+    Everything else — maps, restrictions, policy services, TLS, SASL,
+    virtual_transport — is as rendered, so the parts it talks to must
+    listen where `rendered_sockets` says. `settings` are further main.cf
+    parameters (the benchmark's comparison maps)."""
+
+    def __init__(self, root, workdir, relay_sink, settings=None):
+        self.rendered_dir = Path(root) / "etc" / "snm" / "postfix"
         self.dir = Path(workdir) / "postfix"
         self.config_dir = self.dir / "etc"
         for sub in ("etc", "queue", "data"):
             (self.dir / sub).mkdir(parents=True)
         shutil.chown(self.dir / "data", user="postfix")
-        self.smtp_port = snmtest.free_port()
-        self.submission_port = snmtest.free_port()
+        for name in ("main.cf", "master.cf"):
+            shutil.copy2(self.rendered_dir / name, self.config_dir / name)
         self.log_path = self.dir / "postfix.log"
-        policy = policyd.policy_spec if policyd else ""
-        if tables is None:
-            tables = {name: policyd.postfix_table(name) for name in ("domains", "mailboxes", "aliases", "senders")}
-        if sender_restrictions is None:
-            sender_restrictions = f"check_policy_service {{ {policy}, policy_context=sender, timeout=10s }}"
-        if recipient_restrictions is None:
-            recipient_restrictions = f"check_policy_service {{ {policy}, policy_context=recipient, timeout=10s }}"
-        if virtual_transport is None:
-            virtual_transport = f"smtp:[127.0.0.1]:{local_sink.port}"
-        (self.config_dir / "main.cf").write_text(f"""
-compatibility_level = 3.6
-queue_directory = {self.dir}/queue
-data_directory = {self.dir}/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = {self.log_path}
-maillog_file_prefixes = {self.dir}
-myhostname = mx.policyd-test.invalid
-mydomain = policyd-test.invalid
-myorigin = $mydomain
-mydestination =
-mynetworks = 192.0.2.0/24
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-smtp_dns_support_level = disabled
-smtp_host_lookup = native
-lmtp_host_lookup = native
-relayhost = [127.0.0.1]:{relay_sink.port}
-queue_run_delay = 1s
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
-smtpd_error_sleep_time = 0
-in_flow_delay = 0
-recipient_delimiter = +
-
-# What snm renders: maps and policy from snm-policyd.
-virtual_mailbox_domains = {tables['domains']}
-virtual_mailbox_maps = {tables['mailboxes']}
-virtual_alias_maps = {tables['aliases']}
-virtual_alias_domains =
-virtual_transport = {virtual_transport}
-smtpd_sender_login_maps = {tables['senders']}
-smtpd_sender_restrictions = {sender_restrictions}
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = reject_non_fqdn_recipient, reject_unlisted_recipient, {recipient_restrictions}
-
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = {sasl_path}
-smtpd_sasl_auth_enable = no
-smtpd_sasl_security_options = noanonymous
-smtpd_tls_security_level = none
-""")
-        (self.config_dir / "master.cf").write_text(f"""
-127.0.0.1:{self.smtp_port} inet n - n - - smtpd
-127.0.0.1:{self.submission_port} inet n - n - - smtpd
-  -o syslog_name=postfix/submission
-  -o smtpd_sasl_auth_enable=yes
-  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_recipient_restrictions=reject_non_fqdn_recipient,permit_sasl_authenticated,reject
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-""")
+        self.main_cf_changes = {
+            "queue_directory": self.dir / "queue",
+            "data_directory": self.dir / "data",
+            "maillog_file": self.log_path,
+            "maillog_file_prefixes": self.dir,
+            "relayhost": f"[127.0.0.1]:{relay_sink.port}",
+            **(settings or {}),
+        }
+        postconf(self.config_dir, "-e", *(f"{name}={value}" for name, value in self.main_cf_changes.items()))
+        # Rendered service name -> the 127.0.0.1:port it listens on here.
+        self.services = {}
+        for entry in postconf(self.config_dir, "-M").splitlines():
+            name, kind, fields = entry.split(None, 2)
+            if kind != "inet":
+                continue
+            listener = f"127.0.0.1:{snmtest.free_port()}"
+            postconf(self.config_dir, "-MX", f"{name}/inet")
+            postconf(self.config_dir, "-M", f"{listener}/inet={listener} inet {fields}")
+            postconf(self.config_dir, "-P", f"{listener}/inet/smtpd_milters=")
+            self.services[name] = listener
+        self.smtp_port = self.port("smtp")
+        self.submission_port = self.port("submission")
         old = time.time() - 120  # Postfix waits for younger config files to settle
         for name in ("main.cf", "master.cf"):
             os.utime(self.config_dir / name, (old, old))
         self.process = snmtest.Process(["postfix", "-c", self.config_dir, "start-fg"],
                                        log_path=self.dir / "master.log")
         try:
-            snmtest.wait_for_port(self.smtp_port)
-            snmtest.wait_for_port(self.submission_port)
+            for service in self.services:
+                snmtest.wait_for_port(self.port(service))
         except TimeoutError:
             raise AssertionError("Postfix did not start:\n" + self.log())
+
+    def port(self, service):
+        """The port the rendered `service` (smtp, submission, ...) listens on here."""
+        return int(self.services[service].rsplit(":", 1)[1])
 
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -67,3 +67,17 @@ def test_postfix_reads_the_public_mx_hardening(build_dir, tmp_path):
     for name, value in expected.items():
         shown = snmtest.run(["postconf", "-c", postfix_dir, "-h", name]).stdout.strip()
         assert shown == value, name
+
+
+def test_only_snm_policyd_decides_sender_ownership(build_dir, tmp_path):
+    """Which login may use which envelope sender is decided by snm-policyd's
+    sender policy only: no smtpd_sender_login_maps, no *_login_mismatch."""
+    snmtest.snmctl("apply", "-q", "-c", CONFIGS["example"], "--root", tmp_path)
+    postfix_dir = tmp_path / "etc" / "snm" / "postfix"
+    main = snmtest.run(["postconf", "-c", postfix_dir, "-n"]).stdout
+    services = snmtest.run(["postconf", "-c", postfix_dir, "-P"]).stdout
+    assert "smtpd_sender_login_maps" not in main
+    assert "login_mismatch" not in main + services
+    for service in ("submission", "submissions"):
+        assert f"{service}/inet/smtpd_sender_restrictions = reject_non_fqdn_sender,$snm_sender_policy" in services
+    assert "policy_context=sender" in snmtest.run(["postconf", "-c", postfix_dir, "-h", "snm_sender_policy"]).stdout
