@@ -1,6 +1,7 @@
 // routing_snapshot.hpp — where mail for an address goes and who may send as
 // it: SNM's Postfix maps (virtual_mailbox_domains, virtual_mailbox_maps,
-// virtual_alias_maps, smtpd_sender_login_maps) answered from the routing
+// virtual_alias_maps, and the sender owners in smtpd_sender_login_maps form,
+// which the policy service checks) answered from the routing
 // snapshot.
 //
 // Postfix queries socketmap tables with the full address only (no
@@ -47,7 +48,7 @@ public:
     // virtual_alias_maps: the destinations of `address`, comma-separated,
     // into `out`. NotFound when no alias applies (the address is delivered as it is).
     Find resolve_alias(std::string_view address, std::string& out) const;
-    // smtpd_sender_login_maps: the logins that may use `address` as sender,
+    // The logins that may use `address` as sender (smtpd_sender_login_maps form),
     // comma-separated, into `out`. NotFound when nobody owns it.
     Find sender_owners(std::string_view address, std::string& out) const;
     // Whether `login` may send as `address`; `scratch` is a reusable buffer.

@@ -4,7 +4,7 @@
 //   domains     virtual_mailbox_domains   key: a domain
 //   mailboxes   virtual_mailbox_maps      key: an address -> "domain/local/"
 //   aliases     virtual_alias_maps        key: an address -> "dest1,dest2"
-//   senders     smtpd_sender_login_maps   key: an address -> "login1,login2"
+//   senders     (for postmap -q; in smtpd_sender_login_maps form) key: an address -> "login1,login2"
 //
 // A request is "<map> <key>"; the reply is "OK <data>", "NOTFOUND ",
 // "TEMP <reason>" (no readable snapshot: mail waits) or "PERM <reason>" (a map name
