@@ -335,7 +335,7 @@ private:
     }
     void read_dkim_table(const toml::node& node);
     void read_dkim_domain(const toml::key& key, const toml::node& node);
-    std::optional<DkimSelector> read_dkim_selector_entry(const toml::node& node, const std::string& domain);
+    std::optional<DkimSelector> read_dkim_selector(const toml::node& node, const std::string& domain);
     void read_mail_directory(const toml::node& node) {
         if (auto p = absolute_path(node, "mailDirectory")) config_.mailDirectory = *p;
     }
@@ -389,20 +389,80 @@ private:
         if (auto n = unsigned_value(node, "messageSizeLimit", 1024, std::uint64_t{1} << 40)) config_.messageSizeLimit = *n;
     }
 
-    // A table of unsigned limits, each with its bounds.
-    template <class Section>
-    struct LimitOption {
+    // --- tables ---------------------------------------------------------------
+    // One key of a table and its reader: every table below the top level is
+    // read through a list of these. `name` is the key as written; the reader
+    // gets the value and the key's qualified name for messages.
+    template <class Target>
+    struct Field {
         std::string_view name;
-        unsigned Section::*field;
-        std::uint64_t min, max;
+        std::function<void(Loader&, Target&, const toml::node& value, const std::string& qualified)> read;
     };
-    // Reads the table [`table_name`]: each key of `limits`, each of
-    // `other_keys` through `other(key, value, qualified name)`; any other
-    // key is an error that names the known ones.
-    template <class Section>
-    void read_section(const toml::node& node, std::string_view table_name, Section& section,
-                      std::span<const LimitOption<Section>> limits, std::vector<std::string_view> other_keys,
-                      const std::function<void(std::string_view key, const toml::node&, const std::string&)>& other);
+    // Reads every key of `table` into `target`: a known one with its Field
+    // (qualified as `prefix`.key, or the key alone with no prefix), any
+    // other as an error naming the known ones and `where` the table is.
+    template <class Target>
+    void read_fields(const toml::table& table, std::string_view where, std::string_view prefix, Target& target,
+                     std::span<const Field<Target>> fields) {
+        for (auto& [key, value] : table) {
+            const std::string_view name = key.str();  // clang 14 cannot capture a structured binding
+            const auto field = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.name == name; });
+            if (field == fields.end()) {
+                std::vector<std::string_view> known;
+                for (const auto& f : fields) known.push_back(f.name);
+                unknown_key(key, where, known);
+                continue;
+            }
+            field->read(*this, target, value, prefix.empty() ? std::string(name) : fmt::format("{}.{}", prefix, name));
+        }
+    }
+    // Readers of plain values into a member of the table's target.
+    template <class Target>
+    static Field<Target> flag_field(std::string_view name, bool Target::*member) {
+        return {name, [member](Loader& l, Target& t, const toml::node& v, const std::string& q) {
+                    if (auto b = l.bool_value(v, q)) t.*member = *b;
+                }};
+    }
+    template <class Target>
+    static Field<Target> unsigned_field(std::string_view name, unsigned Target::*member, std::uint64_t min,
+                                        std::uint64_t max) {
+        return {name, [member, min, max](Loader& l, Target& t, const toml::node& v, const std::string& q) {
+                    if (auto n = l.unsigned_value(v, q, min, max)) t.*member = static_cast<unsigned>(*n);
+                }};
+    }
+    template <class Target>
+    static Field<Target> networks_field(std::string_view name, std::vector<std::string> Target::*member) {
+        return {name, [member](Loader& l, Target& t, const toml::node& v, const std::string& q) {
+                    l.network_list(v, q, t.*member);
+                }};
+    }
+    // The table `node` must be, or an error saying what it must be.
+    const toml::table* table_of(const toml::node& node, std::string_view must_be) {
+        auto table = node.as_table();
+        if (!table) error(node, std::string(must_be));
+        return table;
+    }
+
+    // A login account's settings, read field by field.
+    void read_account_password(LoginAccount& account, const toml::node& value);
+    void read_account_password_file(LoginAccount& account, const toml::node& value);
+    void read_account_aliases(LoginAccount& account, const toml::node& value);
+    void read_account_catch_all(LoginAccount& account, const toml::node& value);
+    static const std::vector<Field<LoginAccount>>& account_fields();
+
+    // One entry of dkim.domains."D".selectors, and whether it is usable.
+    struct SelectorEntry {
+        DkimSelector selector;
+        std::string domain;
+        bool ok = true;
+    };
+    static const std::vector<Field<SelectorEntry>>& selector_fields();
+    struct MailboxEntry {
+        SpecialMailbox mailbox;
+        bool junk = false;
+    };
+    static const std::vector<Field<MailboxEntry>>& mailbox_fields();
+
     void read_login_throttle(const toml::node& node);
     void read_client_rate_limits(const toml::node& node);
     void check_whole();
@@ -510,14 +570,65 @@ void Loader::read_login_accounts(const toml::node& node) {
     for (auto& [key, account] : *table) read_login_account(key, account);
 }
 
+const std::vector<Loader::Field<LoginAccount>>& Loader::account_fields() {
+    static const std::vector<Field<LoginAccount>> fields = {
+        {"hashedPassword", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string&) {
+             l.read_account_password(a, v);
+         }},
+        {"hashedPasswordFile", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string&) {
+             l.read_account_password_file(a, v);
+         }},
+        {"aliases", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string&) {
+             l.read_account_aliases(a, v);
+         }},
+        {"aliasesRegexp", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             l.string_list(v, q, [&](std::string pattern, SourcePosition pos) {
+                 if (auto problem = regexp_problem(pattern)) l.error(pos, fmt::format("aliasesRegexp `{}`: {}", pattern, *problem));
+                 else a.aliasesRegexp.push_back(pattern);
+             });
+         }},
+        {"catchAll", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string&) {
+             l.read_account_catch_all(a, v);
+         }},
+        {"sendAs", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             l.string_list(v, q, [&](std::string address, SourcePosition pos) {
+                 if (auto s = l.local_address_or_domain(std::move(address), pos, "sendAs address")) a.sendAs.push_back(*s);
+             });
+         }},
+        {"quota", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             if (auto quota = l.string_value(v, q)) {
+                 if (!is_valid_quota(*quota))
+                     l.error(v, fmt::format("quota `{}` of `{}` is not a size; expected a number with an optional unit k, M, G or T, e.g. \"2G\" or \"500M\"",
+                                            *quota, a.address));
+                 a.quota = *quota;
+             }
+         }},
+        {"sieveScript", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             if (auto script = l.string_value(v, q)) a.sieveScript = *script;
+         }},
+        flag_field("sendOnly", &LoginAccount::sendOnly),
+        {"sendOnlyRejectMessage", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             if (auto message = l.string_value(v, q)) {
+                 if (message->find_first_of("\r\n") != std::string::npos)
+                     l.error(v, "`sendOnlyRejectMessage` must be one line (it is sent as an SMTP reply)");
+                 a.sendOnlyRejectMessage = *message;
+             }
+         }},
+        {"name", [](Loader& l, LoginAccount& a, const toml::node& v, const std::string& q) {
+             // SNM derives the address from the attribute name; accept it when it agrees.
+             if (auto n = l.string_value(v, q); n && to_lower(*n) != a.address)
+                 l.error(v, fmt::format("`name` `{}` differs from the account's key `{}`; remove `name`", *n, a.address));
+         }},
+    };
+    return fields;
+}
+
 void Loader::read_login_account(const toml::key& key, const toml::node& node) {
     const auto at = position_of(key.source());
     auto address = local_address(std::string(key.str()), at, "login account");
-    auto table = node.as_table();
-    if (!table) {
-        error(node, fmt::format("login account `{}` must be a table of settings, not {}", key.str(), type_name(node.type())));
-        return;
-    }
+    auto table = table_of(node, fmt::format("login account `{}` must be a table of settings, not {}", key.str(),
+                                            type_name(node.type())));
+    if (!table) return;
     LoginAccount account;
     account.address = address.value_or(to_lower(key.str()));
     account.position = at;
@@ -529,104 +640,68 @@ void Loader::read_login_account(const toml::key& key, const toml::node& node) {
             claim(*address, "a login account", at);
         account_positions_[*address] = at;
     }
-    const std::string owner = fmt::format("an alias of {}", account.address);
-
-    static const std::vector<std::string_view> known = {
-        "hashedPassword", "hashedPasswordFile", "aliases", "aliasesRegexp", "catchAll", "sendAs",
-        "quota", "sieveScript", "sendOnly", "sendOnlyRejectMessage", "name"};
-    for (auto& [field, value] : *table) {
-        const std::string_view name = field.str();
-        if (name == "hashedPassword") {
-            if (auto hash = string_value(value, name)) {
-                auto stored = dovecot_password(*hash);
-                if (!stored) error(value, fmt::format("`hashedPassword` of `{}`: {}", account.address, stored.error().message));
-                else if (is_cleartext_scheme(*stored))
-                    warning(position_of(value.source()), fmt::format("`hashedPassword` of `{}` stores the password in clear text", account.address));
-                account.hashedPassword = *hash;
-            }
-        } else if (name == "hashedPasswordFile") {
-            if (auto path = absolute_path(value, name)) account.hashedPasswordFile = *path;
-        } else if (name == "aliases") {
-            string_list(value, name, [&](std::string alias, SourcePosition pos) {
-                if (auto a = local_address_or_domain(std::move(alias), pos, "alias")) {
-                    claim(*a, owner, pos);
-                    account.aliases.push_back(*a);
-                }
-            });
-        } else if (name == "aliasesRegexp") {
-            string_list(value, name, [&](std::string pattern, SourcePosition pos) {
-                if (auto problem = regexp_problem(pattern)) error(pos, fmt::format("aliasesRegexp `{}`: {}", pattern, *problem));
-                else account.aliasesRegexp.push_back(pattern);
-            });
-        } else if (name == "catchAll") {
-            string_list(value, name, [&](std::string domain, SourcePosition pos) {
-                lower_in_place(domain);
-                if (!is_our_domain(domain)) {
-                    error(pos, fmt::format("catchAll domain `{}` of `{}` is not in `domains` ({})", domain, account.address, domain_list()));
-                    return;
-                }
-                claim("@" + domain, fmt::format("the catch-all of {}", account.address), pos);
-                account.catchAll.push_back(domain);
-            });
-        } else if (name == "sendAs") {
-            string_list(value, name, [&](std::string address, SourcePosition pos) {
-                if (auto a = local_address_or_domain(std::move(address), pos, "sendAs address")) account.sendAs.push_back(*a);
-            });
-        } else if (name == "quota") {
-            if (auto quota = string_value(value, name)) {
-                if (!is_valid_quota(*quota))
-                    error(value, fmt::format("quota `{}` of `{}` is not a size; expected a number with an optional unit k, M, G or T, e.g. \"2G\" or \"500M\"",
-                                             *quota, account.address));
-                account.quota = *quota;
-            }
-        } else if (name == "sieveScript") {
-            if (auto script = string_value(value, name)) account.sieveScript = *script;
-        } else if (name == "sendOnly") {
-            if (auto b = bool_value(value, name)) account.sendOnly = *b;
-        } else if (name == "sendOnlyRejectMessage") {
-            if (auto message = string_value(value, name)) {
-                if (message->find_first_of("\r\n") != std::string::npos)
-                    error(value, "`sendOnlyRejectMessage` must be one line (it is sent as an SMTP reply)");
-                account.sendOnlyRejectMessage = *message;
-            }
-        } else if (name == "name") {
-            // SNM derives the address from the attribute name; accept it when it agrees.
-            if (auto n = string_value(value, name); n && to_lower(*n) != account.address)
-                error(value, fmt::format("`name` `{}` differs from the account's key `{}`; remove `name`", *n, account.address));
-        } else {
-            unknown_key(field, fmt::format("login account `{}`", account.address), known);
-        }
-    }
+    read_fields<LoginAccount>(*table, fmt::format("login account `{}`", account.address), "", account, account_fields());
     if (account.hashedPassword.empty() && account.hashedPasswordFile.empty())
         error(at, fmt::format("login account `{}` has no password; set `hashedPassword` (from `snmctl passwd`) or `hashedPasswordFile`",
                               account.address));
     if (!account.hashedPassword.empty() && !account.hashedPasswordFile.empty())
         error(at, fmt::format("login account `{}` sets both `hashedPassword` and `hashedPasswordFile`; keep one", account.address));
-    if (!account.hashedPasswordFile.empty()) {
-        struct stat st {};
-        const auto& path = account.hashedPasswordFile;
-        if (::stat(path.c_str(), &st) != 0) {
-            error(position_of(table->get("hashedPasswordFile")->source()),
-                  fmt::format("`hashedPasswordFile` `{}` of `{}` cannot be read: {}", path, account.address, std::strerror(errno)));
-        } else if (!S_ISREG(st.st_mode)) {
-            error(position_of(table->get("hashedPasswordFile")->source()),
-                  fmt::format("`hashedPasswordFile` `{}` is not a regular file", path));
-        } else if (st.st_mode & S_IROTH) {
-            error(position_of(table->get("hashedPasswordFile")->source()),
-                  fmt::format("`hashedPasswordFile` `{}` is readable by every user; run `chmod o-rwx {}`", path, path));
-        } else {
-            std::ifstream in(path);
-            std::string line;
-            if (!in || !std::getline(in, line)) {
-                error(position_of(table->get("hashedPasswordFile")->source()),
-                      fmt::format("`hashedPasswordFile` `{}` cannot be read or is empty", path));
-            } else if (auto stored = dovecot_password(line); !stored) {
-                error(position_of(table->get("hashedPasswordFile")->source()),
-                      fmt::format("`hashedPasswordFile` `{}`: {}", path, stored.error().message));
-            }
-        }
-    }
     config_.loginAccounts.push_back(std::move(account));
+}
+
+void Loader::read_account_password(LoginAccount& account, const toml::node& value) {
+    auto hash = string_value(value, "hashedPassword");
+    if (!hash) return;
+    auto stored = dovecot_password(*hash);
+    if (!stored) error(value, fmt::format("`hashedPassword` of `{}`: {}", account.address, stored.error().message));
+    else if (is_cleartext_scheme(*stored))
+        warning(position_of(value.source()), fmt::format("`hashedPassword` of `{}` stores the password in clear text", account.address));
+    account.hashedPassword = *hash;
+}
+
+// The file must be a regular file, not world-readable, holding a hash
+// Dovecot can verify on its first line.
+void Loader::read_account_password_file(LoginAccount& account, const toml::node& value) {
+    auto path = absolute_path(value, "hashedPasswordFile");
+    if (!path) return;
+    account.hashedPasswordFile = *path;
+    struct stat st {};
+    if (::stat(path->c_str(), &st) != 0) {
+        error(value, fmt::format("`hashedPasswordFile` `{}` of `{}` cannot be read: {}", *path, account.address, std::strerror(errno)));
+    } else if (!S_ISREG(st.st_mode)) {
+        error(value, fmt::format("`hashedPasswordFile` `{}` is not a regular file", *path));
+    } else if (st.st_mode & S_IROTH) {
+        error(value, fmt::format("`hashedPasswordFile` `{}` is readable by every user; run `chmod o-rwx {}`", *path, *path));
+    } else {
+        std::ifstream in(*path);
+        std::string line;
+        if (!in || !std::getline(in, line))
+            error(value, fmt::format("`hashedPasswordFile` `{}` cannot be read or is empty", *path));
+        else if (auto stored = dovecot_password(line); !stored)
+            error(value, fmt::format("`hashedPasswordFile` `{}`: {}", *path, stored.error().message));
+    }
+}
+
+void Loader::read_account_aliases(LoginAccount& account, const toml::node& value) {
+    const std::string owner = fmt::format("an alias of {}", account.address);
+    string_list(value, "aliases", [&](std::string alias, SourcePosition pos) {
+        if (auto a = local_address_or_domain(std::move(alias), pos, "alias")) {
+            claim(*a, owner, pos);
+            account.aliases.push_back(*a);
+        }
+    });
+}
+
+void Loader::read_account_catch_all(LoginAccount& account, const toml::node& value) {
+    string_list(value, "catchAll", [&](std::string domain, SourcePosition pos) {
+        lower_in_place(domain);
+        if (!is_our_domain(domain)) {
+            error(pos, fmt::format("catchAll domain `{}` of `{}` is not in `domains` ({})", domain, account.address, domain_list()));
+            return;
+        }
+        claim("@" + domain, fmt::format("the catch-all of {}", account.address), pos);
+        account.catchAll.push_back(domain);
+    });
 }
 
 void Loader::read_extra_virtual_aliases(const toml::node& node) {
@@ -701,98 +776,59 @@ void Loader::read_certificate_scheme(const toml::node& node) {
 }
 
 void Loader::read_dkim_table(const toml::node& node) {
-    auto table = node.as_table();
-    if (!table) {
-        error(node, "`dkim` must be a table ([dkim])");
-        return;
-    }
-    static const std::vector<std::string_view> known = {"onError", "internalNetworks", "domains"};
-    for (auto& [key, value] : *table) {
-        if (key.str() == "onError") {
-            if (auto s = string_value(value, "dkim.onError")) {
-                if (*s == "tempfail") config_.dkimOnError = DkimOnError::Tempfail;
-                else if (*s == "accept") config_.dkimOnError = DkimOnError::Accept;
-                else error(value, fmt::format("`dkim.onError` is `{}`; expected \"tempfail\" or \"accept\"", *s));
-            }
-        } else if (key.str() == "internalNetworks") {
-            network_list(value, "dkim.internalNetworks", config_.dkimInternalNetworks);
-        } else if (key.str() == "domains") {
-            auto domains = value.as_table();
-            if (!domains) {
-                error(value, "`dkim.domains` must be a table keyed by domain");
-                continue;
-            }
-            for (auto& [domain, entry] : *domains) read_dkim_domain(domain, entry);
-        } else {
-            unknown_key(key, "[dkim]", known);
-        }
-    }
-}
-
-template <class Section>
-void Loader::read_section(const toml::node& node, std::string_view table_name, Section& section,
-                          std::span<const LimitOption<Section>> limits, std::vector<std::string_view> other_keys,
-                          const std::function<void(std::string_view key, const toml::node&, const std::string&)>& other) {
-    auto table = node.as_table();
-    if (!table) {
-        error(node, fmt::format("`{0}` must be a table ([{0}])", table_name));
-        return;
-    }
-    std::vector<std::string_view> known = std::move(other_keys);
-    for (const auto& limit : limits) known.push_back(limit.name);
-    for (auto& [key, value] : *table) {
-        const std::string_view field = key.str();  // clang 14 cannot capture a structured binding
-        const std::string name = fmt::format("{}.{}", table_name, field);
-        if (const auto limit = std::find_if(limits.begin(), limits.end(),
-                                             [&](const LimitOption<Section>& l) { return l.name == field; });
-            limit != limits.end()) {
-            if (auto n = unsigned_value(value, name, limit->min, limit->max))
-                section.*(limit->field) = static_cast<unsigned>(*n);
-        } else if (std::find(known.begin(), known.end(), field) != known.end()) {
-            other(field, value, name);
-        } else {
-            unknown_key(key, fmt::format("[{}]", table_name), known);
-        }
-    }
+    auto table = table_of(node, "`dkim` must be a table ([dkim])");
+    if (!table) return;
+    static const std::vector<Field<Config>> fields = {
+        {"onError", [](Loader& l, Config& c, const toml::node& v, const std::string& q) {
+             if (auto s = l.string_value(v, q)) {
+                 if (*s == "tempfail") c.dkimOnError = DkimOnError::Tempfail;
+                 else if (*s == "accept") c.dkimOnError = DkimOnError::Accept;
+                 else l.error(v, fmt::format("`dkim.onError` is `{}`; expected \"tempfail\" or \"accept\"", *s));
+             }
+         }},
+        networks_field("internalNetworks", &Config::dkimInternalNetworks),
+        {"domains", [](Loader& l, Config&, const toml::node& v, const std::string&) {
+             if (auto domains = l.table_of(v, "`dkim.domains` must be a table keyed by domain"))
+                 for (auto& [domain, entry] : *domains) l.read_dkim_domain(domain, entry);
+         }},
+    };
+    read_fields<Config>(*table, "[dkim]", "dkim", config_, fields);
 }
 
 void Loader::read_login_throttle(const toml::node& node) {
+    auto table = table_of(node, "`loginThrottle` must be a table ([loginThrottle])");
+    if (!table) return;
     static constexpr std::uint64_t kWeek = 7 * 86400;
-    static constexpr LimitOption<LoginThrottle> limits[] = {
-        {"maxFailures", &LoginThrottle::maxFailures, 1, 100000},
-        {"findTime", &LoginThrottle::findTime, 1, kWeek},
-        {"banTime", &LoginThrottle::banTime, 1, kWeek},
-        {"maxBanTime", &LoginThrottle::maxBanTime, 1, kWeek},
-        {"accountMaxFailures", &LoginThrottle::accountMaxFailures, 1, 1000000},
-        {"accountDelay", &LoginThrottle::accountDelay, 0, 60},  // Dovecot's auth clients wait about a minute at most
+    static const std::vector<Field<LoginThrottle>> fields = {
+        flag_field("enable", &LoginThrottle::enable),
+        unsigned_field("maxFailures", &LoginThrottle::maxFailures, 1, 100000),
+        unsigned_field("findTime", &LoginThrottle::findTime, 1, kWeek),
+        unsigned_field("banTime", &LoginThrottle::banTime, 1, kWeek),
+        unsigned_field("maxBanTime", &LoginThrottle::maxBanTime, 1, kWeek),
+        unsigned_field("accountMaxFailures", &LoginThrottle::accountMaxFailures, 1, 1000000),
+        // Dovecot's auth clients wait about a minute at most.
+        unsigned_field("accountDelay", &LoginThrottle::accountDelay, 0, 60),
+        networks_field("allowNetworks", &LoginThrottle::allowNetworks),
     };
     auto& throttle = config_.loginThrottle;
-    read_section<LoginThrottle>(node, "loginThrottle", throttle, limits, {"enable", "allowNetworks"},
-                                [&](std::string_view key, const toml::node& value, const std::string& name) {
-                                    if (key == "enable") {
-                                        if (auto b = bool_value(value, name)) throttle.enable = *b;
-                                    } else {
-                                        network_list(value, name, throttle.allowNetworks);
-                                    }
-                                });
+    read_fields<LoginThrottle>(*table, "[loginThrottle]", "loginThrottle", throttle, fields);
     if (throttle.banTime > throttle.maxBanTime)
         error(node, fmt::format("`loginThrottle.banTime` ({} s) is longer than `loginThrottle.maxBanTime` ({} s)",
                                 throttle.banTime, throttle.maxBanTime));
 }
 
 void Loader::read_client_rate_limits(const toml::node& node) {
+    auto table = table_of(node, "`clientRateLimits` must be a table ([clientRateLimits])");
+    if (!table) return;
     // Postfix's anvil counts per client address and minute; 0 turns a limit off.
-    static constexpr LimitOption<ClientRateLimits> limits[] = {
-        {"connections", &ClientRateLimits::connections, 0, 100000},
-        {"concurrentConnections", &ClientRateLimits::concurrentConnections, 0, 10000},
-        {"messages", &ClientRateLimits::messages, 0, 100000},
-        {"auths", &ClientRateLimits::auths, 0, 100000},
+    static const std::vector<Field<ClientRateLimits>> fields = {
+        unsigned_field("connections", &ClientRateLimits::connections, 0, 100000),
+        unsigned_field("concurrentConnections", &ClientRateLimits::concurrentConnections, 0, 10000),
+        unsigned_field("messages", &ClientRateLimits::messages, 0, 100000),
+        unsigned_field("auths", &ClientRateLimits::auths, 0, 100000),
+        networks_field("allowNetworks", &ClientRateLimits::allowNetworks),
     };
-    auto& rate_limits = config_.clientRateLimits;
-    read_section<ClientRateLimits>(node, "clientRateLimits", rate_limits, limits, {"allowNetworks"},
-                                   [&](std::string_view, const toml::node& value, const std::string& name) {
-                                       network_list(value, name, rate_limits.allowNetworks);
-                                   });
+    read_fields<ClientRateLimits>(*table, "[clientRateLimits]", "clientRateLimits", config_.clientRateLimits, fields);
 }
 
 void Loader::read_dkim_domain(const toml::key& key, const toml::node& node) {
@@ -801,122 +837,122 @@ void Loader::read_dkim_domain(const toml::key& key, const toml::node& node) {
         error(position_of(key.source()), fmt::format("[dkim.domains] names `{}`, which is not in `domains` ({})", domain, domain_list()));
         return;
     }
-    auto table = node.as_table();
-    if (!table) {
-        error(node, fmt::format("`dkim.domains.\"{}\"` must be a table with `selectors`", domain));
-        return;
-    }
-    DkimDomain entry{domain, {}};
-    bool any_listed = false;  // a listed but bad selector has its own error
-    for (auto& [field, value] : *table) {
-        if (field.str() != "selectors") {
-            unknown_key(field, fmt::format("[dkim.domains.\"{}\"]", domain), {"selectors"});
-            continue;
-        }
-        auto selectors = value.as_array();
-        if (!selectors) {
-            error(value, "`selectors` must be a list of tables: [{ name = \"…\", algorithm = \"rsa\" | \"ed25519\" }]");
-            continue;
-        }
-        for (auto& item : *selectors) {
-            any_listed = true;
-            if (auto selector = read_dkim_selector_entry(item, domain)) {
-                const bool duplicate = std::any_of(entry.selectors.begin(), entry.selectors.end(),
-                                                   [&](const DkimSelector& s) { return s.name == selector->name; });
-                if (duplicate) error(item, fmt::format("selector `{}` is listed twice for `{}`", selector->name, domain));
-                else entry.selectors.push_back(*selector);
-            }
-        }
-    }
-    if (entry.selectors.empty() && !any_listed) {
+    auto table = table_of(node, fmt::format("`dkim.domains.\"{}\"` must be a table with `selectors`", domain));
+    if (!table) return;
+    struct DomainEntry {
+        DkimDomain domain;
+        bool any_listed = false;  // a listed but bad selector has its own error
+    };
+    static const std::vector<Field<DomainEntry>> fields = {
+        {"selectors", [](Loader& l, DomainEntry& e, const toml::node& v, const std::string&) {
+             auto selectors = v.as_array();
+             if (!selectors) {
+                 l.error(v, "`selectors` must be a list of tables: [{ name = \"…\", algorithm = \"rsa\" | \"ed25519\" }]");
+                 return;
+             }
+             for (auto& item : *selectors) {
+                 e.any_listed = true;
+                 auto selector = l.read_dkim_selector(item, e.domain.domain);
+                 if (!selector) continue;
+                 const bool duplicate = std::any_of(e.domain.selectors.begin(), e.domain.selectors.end(),
+                                                    [&](const DkimSelector& s) { return s.name == selector->name; });
+                 if (duplicate) l.error(item, fmt::format("selector `{}` is listed twice for `{}`", selector->name, e.domain.domain));
+                 else e.domain.selectors.push_back(*selector);
+             }
+         }},
+    };
+    DomainEntry entry{{domain, {}}};
+    read_fields<DomainEntry>(*table, fmt::format("[dkim.domains.\"{}\"]", domain), "", entry, fields);
+    if (entry.domain.selectors.empty() && !entry.any_listed) {
         error(node, fmt::format("[dkim.domains.\"{}\"] has no selectors; add one or remove the table to use `dkimSelector`", domain));
         return;
     }
-    config_.dkimDomains.push_back(std::move(entry));
+    config_.dkimDomains.push_back(std::move(entry.domain));
 }
 
-std::optional<DkimSelector> Loader::read_dkim_selector_entry(const toml::node& node, const std::string& domain) {
-    auto table = node.as_table();
-    if (!table) {
-        error(node, "a DKIM selector must be a table: { name = \"…\", algorithm = \"rsa\" | \"ed25519\" }");
-        return std::nullopt;
-    }
-    DkimSelector selector;
-    selector.position = position_of(node.source());
-    selector.keyBits = config_.dkimKeyBits;
-    bool ok = true;
-    static const std::vector<std::string_view> known = {"name", "algorithm", "keyLength", "keyFile"};
-    for (auto& [field, value] : *table) {
-        if (field.str() == "name") {
-            auto name = string_value(value, "name");
-            if (name && is_valid_selector(*name)) selector.name = *name;
-            else {
-                if (name) error(value, fmt::format("selector name `{}` is not a valid DNS label", *name));
-                ok = false;
-            }
-        } else if (field.str() == "algorithm") {
-            auto algorithm = string_value(value, "algorithm");
-            if (algorithm && *algorithm == "rsa") selector.algorithm = DkimAlgorithm::Rsa;
-            else if (algorithm && *algorithm == "ed25519") selector.algorithm = DkimAlgorithm::Ed25519;
-            else {
-                if (algorithm) error(value, fmt::format("algorithm `{}`; expected \"rsa\" or \"ed25519\" (rsa-sha1 is never used)", *algorithm));
-                ok = false;
-            }
-        } else if (field.str() == "keyLength") {
-            if (auto bits = unsigned_value(value, "keyLength", 1024, 8192)) selector.keyBits = static_cast<unsigned>(*bits);
-            else ok = false;
-        } else if (field.str() == "keyFile") {
-            if (auto path = absolute_path(value, "keyFile")) selector.keyFile = *path;
-            else ok = false;
-        } else {
-            unknown_key(field, fmt::format("a selector of `{}`", domain), known);
-        }
-    }
-    if (selector.name.empty() && ok) {
+const std::vector<Loader::Field<Loader::SelectorEntry>>& Loader::selector_fields() {
+    static const std::vector<Field<SelectorEntry>> fields = {
+        {"name", [](Loader& l, SelectorEntry& e, const toml::node& v, const std::string& q) {
+             auto name = l.string_value(v, q);
+             if (name && is_valid_selector(*name)) e.selector.name = *name;
+             else {
+                 if (name) l.error(v, fmt::format("selector name `{}` is not a valid DNS label", *name));
+                 e.ok = false;
+             }
+         }},
+        {"algorithm", [](Loader& l, SelectorEntry& e, const toml::node& v, const std::string& q) {
+             auto algorithm = l.string_value(v, q);
+             if (algorithm && *algorithm == "rsa") e.selector.algorithm = DkimAlgorithm::Rsa;
+             else if (algorithm && *algorithm == "ed25519") e.selector.algorithm = DkimAlgorithm::Ed25519;
+             else {
+                 if (algorithm) l.error(v, fmt::format("algorithm `{}`; expected \"rsa\" or \"ed25519\" (rsa-sha1 is never used)", *algorithm));
+                 e.ok = false;
+             }
+         }},
+        {"keyLength", [](Loader& l, SelectorEntry& e, const toml::node& v, const std::string& q) {
+             if (auto bits = l.unsigned_value(v, q, 1024, 8192)) e.selector.keyBits = static_cast<unsigned>(*bits);
+             else e.ok = false;
+         }},
+        {"keyFile", [](Loader& l, SelectorEntry& e, const toml::node& v, const std::string& q) {
+             if (auto path = l.absolute_path(v, q)) e.selector.keyFile = *path;
+             else e.ok = false;
+         }},
+    };
+    return fields;
+}
+
+std::optional<DkimSelector> Loader::read_dkim_selector(const toml::node& node, const std::string& domain) {
+    auto table = table_of(node, "a DKIM selector must be a table: { name = \"…\", algorithm = \"rsa\" | \"ed25519\" }");
+    if (!table) return std::nullopt;
+    SelectorEntry entry;
+    entry.selector.position = position_of(node.source());
+    entry.selector.keyBits = config_.dkimKeyBits;
+    entry.domain = domain;
+    read_fields<SelectorEntry>(*table, fmt::format("a selector of `{}`", domain), "", entry, selector_fields());
+    if (entry.selector.name.empty() && entry.ok) {
         error(node, fmt::format("a selector of `{}` has no `name`", domain));
-        ok = false;
+        entry.ok = false;
     }
-    if (selector.algorithm == DkimAlgorithm::Ed25519) selector.keyBits = 0;
-    return ok ? std::optional(selector) : std::nullopt;
+    if (entry.selector.algorithm == DkimAlgorithm::Ed25519) entry.selector.keyBits = 0;
+    return entry.ok ? std::optional(entry.selector) : std::nullopt;
+}
+
+const std::vector<Loader::Field<Loader::MailboxEntry>>& Loader::mailbox_fields() {
+    static const std::vector<Field<MailboxEntry>> fields = {
+        {"auto", [](Loader& l, MailboxEntry& e, const toml::node& v, const std::string& q) {
+             auto s = l.string_value(v, q);
+             if (!s) return;
+             if (*s == "no") e.mailbox.autoCreate = MailboxAuto::No;
+             else if (*s == "create") e.mailbox.autoCreate = MailboxAuto::Create;
+             else if (*s == "subscribe") e.mailbox.autoCreate = MailboxAuto::Subscribe;
+             else l.error(v, fmt::format("`auto` is `{}`; expected \"no\", \"create\" or \"subscribe\"", *s));
+         }},
+        {"specialUse", [](Loader& l, MailboxEntry& e, const toml::node& v, const std::string& q) {
+             static const std::vector<std::string_view> uses = {"All", "Archive", "Drafts", "Flagged", "Junk", "Sent", "Trash"};
+             auto s = l.string_value(v, q);
+             if (!s) return;
+             if (std::find(uses.begin(), uses.end(), *s) == uses.end())
+                 l.error(v, fmt::format("`specialUse` `{}` is not an RFC 6154 special use; expected one of "
+                                        "All, Archive, Drafts, Flagged, Junk, Sent, Trash", *s));
+             else e.mailbox.specialUse = *s;
+             if (*s == "Junk") e.junk = true;
+         }},
+    };
+    return fields;
 }
 
 void Loader::read_mailboxes(const toml::node& node) {
-    auto table = node.as_table();
-    if (!table) {
-        error(node, "`mailboxes` must be a table: Name = { auto = \"subscribe\", specialUse = \"Junk\" }");
-        return;
-    }
-    static const std::vector<std::string_view> uses = {"All", "Archive", "Drafts", "Flagged", "Junk", "Sent", "Trash"};
+    auto table = table_of(node, "`mailboxes` must be a table: Name = { auto = \"subscribe\", specialUse = \"Junk\" }");
+    if (!table) return;
     config_.mailboxes.clear();
     int junk = 0;
     for (auto& [key, value] : *table) {
-        SpecialMailbox mailbox{std::string(key.str()), MailboxAuto::No, ""};
-        auto settings = value.as_table();
-        if (!settings) {
-            error(value, fmt::format("mailbox `{}` must be a table: {{ auto = …, specialUse = … }}", key.str()));
-            continue;
-        }
-        for (auto& [field, setting] : *settings) {
-            if (field.str() == "auto") {
-                auto s = string_value(setting, "auto");
-                if (!s) continue;
-                if (*s == "no") mailbox.autoCreate = MailboxAuto::No;
-                else if (*s == "create") mailbox.autoCreate = MailboxAuto::Create;
-                else if (*s == "subscribe") mailbox.autoCreate = MailboxAuto::Subscribe;
-                else error(setting, fmt::format("`auto` is `{}`; expected \"no\", \"create\" or \"subscribe\"", *s));
-            } else if (field.str() == "specialUse") {
-                auto s = string_value(setting, "specialUse");
-                if (!s) continue;
-                if (std::find(uses.begin(), uses.end(), *s) == uses.end())
-                    error(setting, fmt::format("`specialUse` `{}` is not an RFC 6154 special use; expected one of "
-                                               "All, Archive, Drafts, Flagged, Junk, Sent, Trash", *s));
-                else mailbox.specialUse = *s;
-                if (*s == "Junk") ++junk;
-            } else {
-                unknown_key(field, fmt::format("mailbox `{}`", key.str()), {"auto", "specialUse"});
-            }
-        }
-        config_.mailboxes.push_back(std::move(mailbox));
+        auto settings = table_of(value, fmt::format("mailbox `{}` must be a table: {{ auto = …, specialUse = … }}", key.str()));
+        if (!settings) continue;
+        MailboxEntry entry{{std::string(key.str()), MailboxAuto::No, ""}};
+        read_fields<MailboxEntry>(*settings, fmt::format("mailbox `{}`", key.str()), "", entry, mailbox_fields());
+        junk += entry.junk;
+        config_.mailboxes.push_back(std::move(entry.mailbox));
     }
     if (junk != 1)
         error(node, fmt::format("`mailboxes` has {} mailboxes with specialUse = \"Junk\"; expected exactly one "
