@@ -11,12 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "milter_limits.hpp"
 #include "result.hpp"
 
 namespace snm::milter {
 
-// Longest From value examined (RFC 5322's line limit is 998; folded headers may be longer).
-inline constexpr std::size_t kMaxFromLength = 16 * 1024;
 
 // The lower-case domain of the single mailbox in `value` (the field body
 // after "From:", possibly folded).

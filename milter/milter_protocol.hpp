@@ -15,8 +15,6 @@
 namespace snm::milter::proto {
 
 inline constexpr std::uint32_t kVersion = 6;
-// Largest packet accepted: the 1 MiB body chunks of SMFIP_MDS_1M plus headroom.
-inline constexpr std::uint32_t kMaxPacket = 1024 * 1024 + 64;
 
 // Commands from the MTA (SMFIC_*).
 inline constexpr char kAbort = 'A';

@@ -23,8 +23,6 @@ constexpr std::uint32_t kWantedSteps = kNoHelo | kNoRecipient | kNoData | kNoUnk
 // Macros wanted, per stage: who authenticated, and the queue id for the log.
 constexpr std::string_view kMailMacros = "{auth_authen} i";
 constexpr std::string_view kEndOfMessageMacros = "i";
-// Longest piece of a header quoted in a log line.
-constexpr std::size_t kMaxLoggedValue = 200;
 // Postfix's local-submission stand-in for a client (cleanup_milter.c).
 constexpr std::string_view kLocalClientName = "localhost";
 constexpr std::string_view kLocalClientAddress = "127.0.0.1";

@@ -23,12 +23,11 @@
 #include <vector>
 
 #include "key_set.hpp"
+#include "milter_limits.hpp"
 #include "signer.hpp"
 
 namespace snm::milter {
 
-// Longest header block kept per message (Postfix's header_size_limit is 100 KiB).
-inline constexpr std::size_t kMaxHeaderBytes = 1024 * 1024;
 
 class MilterSession {
 public:

@@ -87,9 +87,9 @@ void serve_connection(int fd, Shared& shared) {
         std::size_t at = 0;
         while (open && filled - at >= kPacketHeader) {
             const std::uint32_t length = proto::read_u32(buffer.data() + at);
-            if (length == 0 || length > proto::kMaxPacket) {
+            if (length == 0 || length > kMaxPacket) {
                 log_warning("the MTA sent a milter packet of {} bytes (limit {}); closing the connection", length,
-                            proto::kMaxPacket);
+                            kMaxPacket);
                 open = false;
                 break;
             }

@@ -10,21 +10,10 @@
 #pragma once
 
 #include "key_set.hpp"
+#include "milter_limits.hpp"
 
 namespace snm::milter {
 
-// Seconds an MTA connection may stay silent before it is closed (Postfix
-// keeps a milter connection for a whole SMTP session; smtpd's own idle
-// timeout is 300 s).
-inline constexpr int kIdleTimeoutSeconds = 3600;
-// Seconds SIGTERM waits for connections to finish their message.
-inline constexpr int kDrainTimeoutSeconds = 30;
-// Connections served at once; more are closed at accept (the MTA then
-// applies milter_default_action).
-inline constexpr int kMaxConnections = 1024;
-// Milliseconds the listener pauses when accept fails for lack of
-// descriptors or memory.
-inline constexpr int kAcceptPauseMs = 100;
 
 // Serves `listen_fd` until SIGTERM/SIGINT arrives on `signal_fd` (a
 // signalfd from signal_events()). Returns the process exit status.

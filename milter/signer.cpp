@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ascii.hpp"
+#include "milter_limits.hpp"
 
 namespace snm::milter {
 
@@ -14,8 +15,6 @@ namespace {
 
 // Column at which the DKIM-Signature's h= and b= values are folded.
 constexpr std::size_t kFoldColumn = 76;
-// Largest signature produced (RSA-16384 is 2048 bytes).
-constexpr std::size_t kMaxSignatureBytes = 2048;
 
 struct PkeyCtxFree {
     void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }

@@ -26,13 +26,9 @@
 
 #include "login_failures.hpp"
 #include "routing_snapshot.hpp"
+#include "policyd_limits.hpp"
 
 namespace snm::policyd {
-
-// Dovecot's requests are a few hundred bytes; its own login names are
-// limited to a few hundred bytes too.
-inline constexpr std::size_t kMaxAuthPolicyHeader = 8 * 1024;
-inline constexpr std::size_t kMaxAuthPolicyBody = 16 * 1024;
 
 struct AuthPolicyRequest {
     enum class Command { Allow, Report };
@@ -69,9 +65,6 @@ struct AuthPolicyAnswer {
 AuthPolicyAnswer answer_auth_policy(const RoutingSnapshot* routing, LoginFailures& failures,
                                     const AuthPolicyRequest& request, std::string_view key,
                                     ThrottleClock::time_point now);
-
-// The shortest key snm-policyd accepts (snmctl makes 32 hex digits).
-inline constexpr std::size_t kMinAuthPolicyKey = 16;
 
 // The HTTP response refusing a malformed request (then the connection closes).
 std::string auth_policy_bad_request();

@@ -28,12 +28,9 @@
 
 #include "config.hpp"
 #include "network_list.hpp"
+#include "policyd_limits.hpp"
 
 namespace snm::policyd {
-
-inline constexpr std::size_t kMaxTrackedAddresses = 100000;  // ≈ 10 MB at most
-inline constexpr std::size_t kMaxTrackedAccounts = 100000;
-inline constexpr std::size_t kMaxAccountKey = 320;            // longer login names are counted by their first 320 bytes
 
 using ThrottleClock = std::chrono::steady_clock;
 

@@ -12,10 +12,9 @@
 #include <string>
 #include <string_view>
 
-namespace snm::policyd {
+#include "policyd_limits.hpp"
 
-// Longest length prefix we read: enough digits for any limit we use.
-inline constexpr std::size_t kMaxNetstringDigits = 9;
+namespace snm::policyd {
 
 struct NetstringDecoded {
     enum class Status {

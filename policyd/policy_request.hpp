@@ -12,15 +12,9 @@
 #include <cstddef>
 #include <string_view>
 
-namespace snm::policyd {
+#include "policyd_limits.hpp"
 
-// Longest "name=value" line. Postfix's longest values are addresses (up to
-// its line_length_limit of 2048) and xtext-encoded certificate names.
-inline constexpr std::size_t kMaxPolicyLine = 4096;
-// Largest whole request; Postfix 3.7 sends about 30 attributes.
-inline constexpr std::size_t kMaxPolicyRequest = 32 * 1024;
-// Most attribute lines in one request.
-inline constexpr std::size_t kMaxPolicyAttributes = 100;
+namespace snm::policyd {
 
 struct PolicyRequest {
     std::string_view request;         // must be "smtpd_access_policy"

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "login_failures.hpp"
+#include "policyd_limits.hpp"
 #include "result.hpp"
 #include "routing_snapshot.hpp"
 #include "snapshot_source.hpp"
@@ -31,13 +32,6 @@ namespace snm::policyd {
 
 // Postfix socketmap tables, Postfix SMTPD access policy, Dovecot auth policy (HTTP).
 enum class Protocol { Socketmap, Policy, AuthPolicy };
-
-inline constexpr std::chrono::seconds kIdleTimeout{600};     // longer than Postfix's own idle limits (10s, 300s)
-inline constexpr std::chrono::seconds kRequestTimeout{100};  // Postfix's own request timeout
-inline constexpr std::chrono::seconds kDrainTimeout{5};      // SIGTERM: time to flush replies
-inline constexpr std::size_t kMaxConnections = 4096;
-// Replies computed but not yet taken by the client; past this, stop reading.
-inline constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 
 class Server {
 public:

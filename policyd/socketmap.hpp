@@ -16,15 +16,10 @@
 #include <string>
 #include <string_view>
 
+#include "policyd_limits.hpp"
 #include "routing_snapshot.hpp"
 
 namespace snm::policyd {
-
-// Longest socketmap request we read ("<map> <key>"). Postfix's longest keys
-// are addresses, bounded by its line_length_limit (2048).
-inline constexpr std::size_t kMaxSocketmapRequest = 4096;
-// Longest reply Postfix's dict_sockmap accepts (its DEF_MAX_REPLY).
-inline constexpr std::size_t kMaxSocketmapReply = 100000;
 
 enum class SocketmapOutcome { Found, NotFound, Temporary, Permanent };
 
