@@ -133,10 +133,10 @@ int main(int argc, char** argv) {
             return 1;
         }
 
-    snm::milter::KeyStore keys(fmt::format("{}/{}", options->state, snm::layout::kDkimFile));
-    if (!keys.current())
+    auto keys = std::make_shared<snm::milter::KeyStore>(fmt::format("{}/{}", options->state, snm::layout::kDkimFile));
+    if (!keys->current())
         snm::log_warning("no usable DKIM snapshot yet ({}); mail is answered with a temporary failure until one appears (run `snmctl apply`)",
-                         keys.problem());
+                         keys->problem());
     snm::log_info("listening on {}", spec->text);
     return snm::milter::serve(*listener, *signals, keys);
 }

@@ -36,8 +36,10 @@ constexpr std::size_t kPacketHeader = 4;
 constexpr int kOn = 1;
 
 struct Shared {
-    explicit Shared(KeyStore& k) : keys(k) {}
-    KeyStore& keys;
+    explicit Shared(std::shared_ptr<KeyStore> k) : keys(std::move(k)) {}
+    // Owned here too: a connection thread still busy when serve() returns
+    // after kDrainTimeoutSeconds keeps the keys it signs with alive.
+    const std::shared_ptr<KeyStore> keys;
     std::atomic<bool> stopping{false};
     std::mutex mutex;
     std::condition_variable all_closed;
@@ -62,7 +64,7 @@ void serve_connection(int fd, Shared& shared) {
     socklen_t local_size = sizeof local;
     const bool tcp = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) == 0 &&
                      (local.ss_family == AF_INET || local.ss_family == AF_INET6);
-    MilterSession session(shared.keys);
+    MilterSession session(*shared.keys);
     std::vector<char> buffer(kReadBuffer);
     std::size_t filled = 0;
     std::string replies;
@@ -124,9 +126,9 @@ void configure(int fd) {
 
 }  // namespace
 
-int serve(int listen_fd, int signal_fd, KeyStore& keys) {
+int serve(int listen_fd, int signal_fd, std::shared_ptr<KeyStore> keys) {
     // Connection threads are detached and each holds the shared state.
-    const auto state = std::make_shared<Shared>(keys);
+    const auto state = std::make_shared<Shared>(std::move(keys));
     Shared& shared = *state;
     pollfd fds[2] = {{listen_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
     while (!shared.stopping) {
@@ -140,7 +142,7 @@ int serve(int listen_fd, int signal_fd, KeyStore& keys) {
             while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
                 if (info.ssi_signo == SIGHUP) {
                     log_info("SIGHUP: re-reading the DKIM snapshot and keys");
-                    keys.request_reload();
+                    shared.keys->request_reload();
                 } else {
                     log_info("{}: finishing the messages in flight, then exiting",
                              info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -17,6 +17,7 @@ namespace snm::milter {
 
 // Serves `listen_fd` until SIGTERM/SIGINT arrives on `signal_fd` (a
 // signalfd from signal_events()). Returns the process exit status.
-int serve(int listen_fd, int signal_fd, KeyStore& keys);
+// `keys` is shared with the connection threads, which may outlive the call.
+int serve(int listen_fd, int signal_fd, std::shared_ptr<KeyStore> keys);
 
 }  // namespace snm::milter
