@@ -15,12 +15,12 @@
 namespace snm::ctl {
 
 int run_apply(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--root", ""}}, {{"--quiet", "-q"}});
-    if (auto problem = options.parse(args); !problem.empty() || !options.value("--config")) {
-        fmt::print(stderr, "snmctl apply: {}\nusage: snmctl apply -c FILE [--root DIR]\n",
-                   problem.empty() ? "missing -c FILE" : problem);
-        return kExitUsage;
-    }
+    OptionParser options({.name = "snmctl apply",
+                          .usage = "usage: snmctl apply -c FILE [--root DIR] [-q]\n",
+                          .valued = {{"--config", "-c"}, {"--root"}},
+                          .flags = {{"--quiet", "-q"}}});
+    if (auto status = options.parse(args)) return *status;
+    if (!options.value("--config")) return options.usage_error("missing -c FILE");
     const auto loaded = load_config_file(*options.value("--config"));
     for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
     if (!loaded.config) {

@@ -13,12 +13,12 @@
 namespace snm::ctl {
 
 int run_check(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}}, {{"--quiet", "-q"}});
-    if (auto problem = options.parse(args); !problem.empty() || !options.value("--config")) {
-        fmt::print(stderr, "snmctl check: {}\nusage: snmctl check -c FILE [-q]\n",
-                   problem.empty() ? "missing -c FILE" : problem);
-        return kExitUsage;
-    }
+    OptionParser options({.name = "snmctl check",
+                          .usage = "usage: snmctl check -c FILE [-q]\n",
+                          .valued = {{"--config", "-c"}},
+                          .flags = {{"--quiet", "-q"}}});
+    if (auto status = options.parse(args)) return *status;
+    if (!options.value("--config")) return options.usage_error("missing -c FILE");
     const auto loaded = load_config_file(*options.value("--config"));
     for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
     if (!loaded.config) {

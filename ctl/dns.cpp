@@ -15,12 +15,11 @@
 namespace snm::ctl {
 
 int run_dns(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--root", ""}, {"--ipv4", ""}, {"--ipv6", ""}}, {});
-    if (auto problem = options.parse(args); !problem.empty() || !options.value("--config")) {
-        fmt::print(stderr, "snmctl dns: {}\nusage: snmctl dns -c FILE [--root DIR] [--ipv4 ADDR] [--ipv6 ADDR]\n",
-                   problem.empty() ? "missing -c FILE" : problem);
-        return kExitUsage;
-    }
+    OptionParser options({.name = "snmctl dns",
+                          .usage = "usage: snmctl dns -c FILE [--root DIR] [--ipv4 ADDR] [--ipv6 ADDR]\n",
+                          .valued = {{"--config", "-c"}, {"--root"}, {"--ipv4"}, {"--ipv6"}}});
+    if (auto status = options.parse(args)) return *status;
+    if (!options.value("--config")) return options.usage_error("missing -c FILE");
     const auto loaded = load_config_file(*options.value("--config"));
     for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
     if (!loaded.config) return kExitFailure;

@@ -418,20 +418,18 @@ int sandbox_up(const OptionParser& options) {
     }
     const auto config_path = options.value("--config");
     const auto port_base_text = options.value("--port-base");
-    if (!config_path || !options.value("--dir") || !port_base_text) {
-        fmt::print(stderr, "usage: snmctl sandbox up -c FILE --dir DIR --port-base N\n");
-        return kExitUsage;
-    }
+    if (!config_path) return options.usage_error("missing -c FILE");
+    if (!options.value("--dir")) return options.usage_error("missing --dir DIR");
+    if (!port_base_text) return options.usage_error("missing --port-base N");
     unsigned port_base = 0;
     try {
         port_base = static_cast<unsigned>(std::stoul(*port_base_text));
     } catch (...) {
         port_base = 0;
     }
-    if (port_base < 1024 || port_base + 4190 > 65535) {
-        fmt::print(stderr, "snmctl sandbox up: --port-base must be from 1024 to {} (ports N+25 … N+4190)\n", 65535 - 4190);
-        return kExitUsage;
-    }
+    if (port_base < 1024 || port_base + 4190 > 65535)
+        return options.usage_error(
+            fmt::format("--port-base must be from 1024 to {} (ports N+25 … N+4190)", 65535 - 4190));
     const std::string dir = absolute_directory(*options.value("--dir"));
     auto sandboxed = sandbox_config(*config_path, dir);
     if (!sandboxed) {
@@ -480,10 +478,8 @@ int sandbox_up(const OptionParser& options) {
 // `snmctl apply` for a running sandbox: the same install, with the
 // sandbox's listeners; the running servers pick the snapshots up live.
 int sandbox_apply(const OptionParser& options) {
-    if (!options.value("--config") || !options.value("--dir")) {
-        fmt::print(stderr, "usage: snmctl sandbox apply -c FILE --dir DIR\n");
-        return kExitUsage;
-    }
+    if (!options.value("--config")) return options.usage_error("missing -c FILE");
+    if (!options.value("--dir")) return options.usage_error("missing --dir DIR");
     const std::string dir = absolute_directory(*options.value("--dir"));
     unsigned port_base = 0;
     if (!(std::ifstream(port_base_file(dir)) >> port_base)) {
@@ -506,10 +502,7 @@ int sandbox_apply(const OptionParser& options) {
 
 int sandbox_down(const OptionParser& options) {
     const auto dir = options.value("--dir");
-    if (!dir) {
-        fmt::print(stderr, "usage: snmctl sandbox down --dir DIR\n");
-        return kExitUsage;
-    }
+    if (!dir) return options.usage_error("missing --dir DIR");
     const std::string root = absolute_directory(*dir);
     stop_all(sandbox_deployment(root, 0));
     fmt::print("snm sandbox in {} stopped\n", root);
@@ -519,19 +512,19 @@ int sandbox_down(const OptionParser& options) {
 }  // namespace
 
 int run_sandbox(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}, {"--cache-dir", ""}}, {});
-    if (auto problem = options.parse(args); !problem.empty() || options.positionals().size() != 1) {
-        fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N [--cache-dir CACHE]\n"
-                           "       snmctl sandbox apply -c FILE --dir DIR\n"
-                           "       snmctl sandbox down --dir DIR\n",
-                   problem.empty() ? "expected `up` or `down`" : problem);
-        return kExitUsage;
-    }
-    if (options.positionals()[0] == "up") return sandbox_up(options);
-    if (options.positionals()[0] == "down") return sandbox_down(options);
-    if (options.positionals()[0] == "apply") return sandbox_apply(options);
-    fmt::print(stderr, "snmctl sandbox: expected `up` or `down`, not `{}`\n", options.positionals()[0]);
-    return kExitUsage;
+    OptionParser options({.name = "snmctl sandbox",
+                          .usage = "usage: snmctl sandbox up -c FILE --dir DIR --port-base N [--cache-dir CACHE]\n"
+                                   "       snmctl sandbox apply -c FILE --dir DIR\n"
+                                   "       snmctl sandbox down --dir DIR\n",
+                          .valued = {{"--config", "-c"}, {"--dir"}, {"--port-base"}, {"--cache-dir"}},
+                          .max_positionals = 1});
+    if (auto status = options.parse(args)) return *status;
+    const std::string action = options.positionals().empty() ? "" : options.positionals().front();
+    if (action == "up") return sandbox_up(options);
+    if (action == "down") return sandbox_down(options);
+    if (action == "apply") return sandbox_apply(options);
+    return options.usage_error(action.empty() ? "expected `up`, `apply` or `down`"
+                                              : fmt::format("expected `up`, `apply` or `down`, not `{}`", action));
 }
 
 }  // namespace snm::ctl
