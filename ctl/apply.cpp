@@ -5,10 +5,8 @@
 
 #include <cstdio>
 
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
-#include "option_parser.hpp"
-#include "postfix_features.hpp"
 #include "deployment.hpp"
 #include "install.hpp"
 
@@ -20,17 +18,8 @@ int run_apply(const Arguments& args) {
                           .valued = {{"--config", "-c"}, {"--root"}},
                           .flags = {{"--quiet", "-q"}}});
     if (auto status = options.parse(args)) return *status;
-    if (!options.value("--config")) return options.usage_error("missing -c FILE");
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) {
-        fmt::print(stderr, "snmctl apply: the configuration has errors; nothing was changed\n");
-        return kExitFailure;
-    }
-    if (!print_postfix_features(*loaded.config)) {
-        fmt::print(stderr, "snmctl apply: this machine's Postfix cannot serve the configuration; nothing was changed\n");
-        return kExitFailure;
-    }
+    const auto loaded = load_for_command(options, PostfixCheck::Require);
+    if (!loaded.config) return loaded.exit_status;
     const std::string root = options.value("--root").value_or("/");
     const Config config = rooted_at(*loaded.config, root);
     auto installed = install(config, system_deployment(root));

@@ -34,10 +34,9 @@
 #include <vector>
 
 #include "address.hpp"
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
 #include "dkim_keys.hpp"
-#include "option_parser.hpp"
 #include "staged_files.hpp"
 
 namespace snm::ctl {
@@ -306,13 +305,11 @@ int run_dkim(const Arguments& args) {
     const std::string action = options.positionals().front();
     if (action != "keygen" && action != "list" && action != "dns" && action != "rotate")
         return options.usage_error(fmt::format("unknown subcommand `{}`", action));
-    if (!options.value("--config")) return options.usage_error("missing -c FILE");
     if (action == "rotate" && !options.value("--domain")) return options.usage_error("missing --domain DOMAIN");
     if (action != "rotate" && (options.value("--domain") || options.value("--selector")))
         return options.usage_error("--domain and --selector belong to `snmctl dkim rotate`");
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return kExitFailure;
+    const auto loaded = load_for_command(options, PostfixCheck::Skip);
+    if (!loaded.config) return loaded.exit_status;
     const Config config = rooted_at(*loaded.config, options.value("--root").value_or("/"));
     if (action == "keygen") return keygen(config);
     if (action == "list") return list(config);

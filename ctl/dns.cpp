@@ -7,10 +7,9 @@
 
 #include <cstdio>
 
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
 #include "dkim_keys.hpp"
-#include "option_parser.hpp"
 
 namespace snm::ctl {
 
@@ -19,10 +18,8 @@ int run_dns(const Arguments& args) {
                           .usage = "usage: snmctl dns -c FILE [--root DIR] [--ipv4 ADDR] [--ipv6 ADDR]\n",
                           .valued = {{"--config", "-c"}, {"--root"}, {"--ipv4"}, {"--ipv6"}}});
     if (auto status = options.parse(args)) return *status;
-    if (!options.value("--config")) return options.usage_error("missing -c FILE");
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return kExitFailure;
+    const auto loaded = load_for_command(options, PostfixCheck::Skip);
+    if (!loaded.config) return loaded.exit_status;
     const Config config = rooted_at(*loaded.config, options.value("--root").value_or("/"));
     const auto ipv4 = options.value("--ipv4");
     const auto ipv6 = options.value("--ipv6");

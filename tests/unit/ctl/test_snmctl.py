@@ -116,6 +116,20 @@ class Check(unittest.TestCase):
         self.assertIn("warning: cannot ask Postfix whether it has smtpd_forbid_bare_newline (cannot run postconf",
                       result.stderr)
 
+    def test_every_command_reading_the_file_reports_it_alike(self):
+        path = self.write('fqdn = "mail.example.com"\ndomains = ["example.com"]\nenableImap = "yes"\n')
+        commands = (["check"], ["apply", "--root", os.path.join(self.dir, "root")], ["dns"], ["dkim", "list"],
+                    ["sandbox", "apply", "--dir", os.path.join(self.dir, "sandbox")])
+        for command in commands:
+            result = snmctl(*command, "-c", path)
+            self.assertEqual(result.returncode, 1, (command, result.stderr))
+            self.assertIn(path + ":3:14: error: `enableImap` must be true or false", result.stderr)
+            self.assertTrue(result.stderr.endswith(path + ": 1 error; nothing was changed\n"), (command, result.stderr))
+            missing = snmctl(*command)
+            self.assertEqual(missing.returncode, 2, command)
+            self.assertTrue(missing.stderr.startswith("snmctl %s: missing -c FILE\n" % command[0]), missing.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "root")))
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(snmctl("check").returncode, 2)
         self.assertEqual(snmctl("check", "-c", SEED, "--bogus").returncode, 2)
