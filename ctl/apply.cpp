@@ -5,32 +5,21 @@
 
 #include <cstdio>
 
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
-#include "option_parser.hpp"
-#include "postfix_features.hpp"
 #include "deployment.hpp"
 #include "install.hpp"
 
 namespace snm::ctl {
 
 int run_apply(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--root", ""}}, {{"--quiet", "-q"}});
-    if (auto problem = options.parse(args); !problem.empty() || !options.value("--config")) {
-        fmt::print(stderr, "snmctl apply: {}\nusage: snmctl apply -c FILE [--root DIR]\n",
-                   problem.empty() ? "missing -c FILE" : problem);
-        return kExitUsage;
-    }
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) {
-        fmt::print(stderr, "snmctl apply: the configuration has errors; nothing was changed\n");
-        return kExitFailure;
-    }
-    if (!print_postfix_features(*loaded.config)) {
-        fmt::print(stderr, "snmctl apply: this machine's Postfix cannot serve the configuration; nothing was changed\n");
-        return kExitFailure;
-    }
+    OptionParser options({.name = "snmctl apply",
+                          .usage = "usage: snmctl apply -c FILE [--root DIR] [-q]\n",
+                          .valued = {{"--config", "-c"}, {"--root"}},
+                          .flags = {{"--quiet", "-q"}}});
+    if (auto status = options.parse(args)) return *status;
+    const auto loaded = load_for_command(options, PostfixCheck::Require);
+    if (!loaded.config) return loaded.exit_status;
     const std::string root = options.value("--root").value_or("/");
     const Config config = rooted_at(*loaded.config, root);
     auto installed = install(config, system_deployment(root));

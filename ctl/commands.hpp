@@ -1,9 +1,12 @@
 // commands.hpp — the subcommands of snmctl, each `int run_NAME(args)`
-// returning the process exit status (0 success, 1 failure, 2 usage).
+// returning the process exit status (exit_status.hpp: 0 success, 1 failure,
+// 2 usage).
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "exit_status.hpp"
 
 namespace snm::ctl {
 
@@ -15,10 +18,5 @@ int run_passwd(const Arguments& args);
 int run_sandbox(const Arguments& args);
 int run_dkim(const Arguments& args);
 int run_dns(const Arguments& args);
-
-// Exit statuses shared by every subcommand.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
 
 }  // namespace snm::ctl

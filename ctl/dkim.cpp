@@ -34,10 +34,9 @@
 #include <vector>
 
 #include "address.hpp"
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
 #include "dkim_keys.hpp"
-#include "option_parser.hpp"
 #include "staged_files.hpp"
 
 namespace snm::ctl {
@@ -297,31 +296,20 @@ int rotate(const Config& written, const Config& config, const std::string& confi
 }  // namespace
 
 int run_dkim(const Arguments& args) {
-    if (args.empty()) {
-        fmt::print(stderr, "snmctl dkim: missing subcommand\n{}", kUsage);
-        return kExitUsage;
-    }
-    const std::string action = args.front();
-    if (action != "keygen" && action != "list" && action != "dns" && action != "rotate") {
-        fmt::print(stderr, "snmctl dkim: unknown subcommand `{}`\n{}", action, kUsage);
-        return kExitUsage;
-    }
-    OptionParser options({{"--config", "-c"}, {"--root", ""}, {"--domain", ""}, {"--selector", ""}}, {});
-    const Arguments rest(args.begin() + 1, args.end());
-    std::string problem = options.parse(rest);
-    if (problem.empty() && !options.value("--config")) problem = "missing -c FILE";
-    if (problem.empty() && !options.positionals().empty())
-        problem = fmt::format("unexpected argument `{}`", options.positionals().front());
-    if (problem.empty() && action == "rotate" && !options.value("--domain")) problem = "missing --domain DOMAIN";
-    if (problem.empty() && action != "rotate" && (options.value("--domain") || options.value("--selector")))
-        problem = "--domain and --selector belong to `snmctl dkim rotate`";
-    if (!problem.empty()) {
-        fmt::print(stderr, "snmctl dkim {}: {}\n{}", action, problem, kUsage);
-        return kExitUsage;
-    }
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return kExitFailure;
+    OptionParser options({.name = "snmctl dkim",
+                          .usage = kUsage,
+                          .valued = {{"--config", "-c"}, {"--root"}, {"--domain"}, {"--selector"}},
+                          .max_positionals = 1});
+    if (auto status = options.parse(args)) return *status;
+    if (options.positionals().empty()) return options.usage_error("missing subcommand");
+    const std::string action = options.positionals().front();
+    if (action != "keygen" && action != "list" && action != "dns" && action != "rotate")
+        return options.usage_error(fmt::format("unknown subcommand `{}`", action));
+    if (action == "rotate" && !options.value("--domain")) return options.usage_error("missing --domain DOMAIN");
+    if (action != "rotate" && (options.value("--domain") || options.value("--selector")))
+        return options.usage_error("--domain and --selector belong to `snmctl dkim rotate`");
+    const auto loaded = load_for_command(options, PostfixCheck::Skip);
+    if (!loaded.config) return loaded.exit_status;
     const Config config = rooted_at(*loaded.config, options.value("--root").value_or("/"));
     if (action == "keygen") return keygen(config);
     if (action == "list") return list(config);

@@ -7,23 +7,19 @@
 
 #include <cstdio>
 
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
 #include "dkim_keys.hpp"
-#include "option_parser.hpp"
 
 namespace snm::ctl {
 
 int run_dns(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--root", ""}, {"--ipv4", ""}, {"--ipv6", ""}}, {});
-    if (auto problem = options.parse(args); !problem.empty() || !options.value("--config")) {
-        fmt::print(stderr, "snmctl dns: {}\nusage: snmctl dns -c FILE [--root DIR] [--ipv4 ADDR] [--ipv6 ADDR]\n",
-                   problem.empty() ? "missing -c FILE" : problem);
-        return kExitUsage;
-    }
-    const auto loaded = load_config_file(*options.value("--config"));
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return kExitFailure;
+    OptionParser options({.name = "snmctl dns",
+                          .usage = "usage: snmctl dns -c FILE [--root DIR] [--ipv4 ADDR] [--ipv6 ADDR]\n",
+                          .valued = {{"--config", "-c"}, {"--root"}, {"--ipv4"}, {"--ipv6"}}});
+    if (auto status = options.parse(args)) return *status;
+    const auto loaded = load_for_command(options, PostfixCheck::Skip);
+    if (!loaded.config) return loaded.exit_status;
     const Config config = rooted_at(*loaded.config, options.value("--root").value_or("/"));
     const auto ipv4 = options.value("--ipv4");
     const auto ipv6 = options.value("--ipv6");

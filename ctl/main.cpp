@@ -3,13 +3,12 @@
 // Dispatches to one subcommand per file.
 #include <fmt/format.h>
 
-#include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "option_parser.hpp"
 
 namespace {
 
@@ -34,32 +33,26 @@ const std::vector<Subcommand>& subcommands() {
     return table;
 }
 
-void usage(std::FILE* to) {
-    fmt::print(to, "usage: snmctl COMMAND [OPTIONS]\n\ncommands:\n");
-    for (const auto& command : subcommands()) fmt::print(to, "  {}\n", command.summary);
-    fmt::print(to, "\nsnmctl --version prints the version.\n");
+// snmctl's own usage: every command's synopsis.
+std::string usage() {
+    std::string text = "usage: snmctl COMMAND [OPTIONS]\n       snmctl --help | --version\n\ncommands:\n";
+    for (const auto& command : subcommands()) text += fmt::format("  {}\n", command.summary);
+    return text + "\n`snmctl COMMAND --help` shows one command's usage.\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return snm::ctl::kExitUsage;
-    }
-    const std::string name = argv[1];
-    if (name == "--help" || name == "-h" || name == "help") {
-        usage(stdout);
-        return snm::ctl::kExitOk;
-    }
-    if (name == "--version") {
-        fmt::print("snmctl {}\n", SNM_VERSION);
-        return snm::ctl::kExitOk;
-    }
-    const snm::ctl::Arguments args(argv + 2, argv + argc);
+    const snm::ctl::Arguments args(argv + 1, argv + argc);
+    // What comes before the command is snmctl's own: --help or --version.
+    snm::OptionParser options({.name = "snmctl", .usage = usage()});
+    if (args.empty()) return options.usage_error("missing command");
+    const std::string& name = args.front();
+    if (name == "help") return *options.parse({"--help"});
+    if (name.starts_with('-'))
+        if (auto status = options.parse({name})) return *status;
+    const snm::ctl::Arguments rest(args.begin() + 1, args.end());
     for (const auto& command : subcommands())
-        if (name == command.name) return command.run(args);
-    fmt::print(stderr, "snmctl: unknown command `{}`\n\n", name);
-    usage(stderr);
-    return snm::ctl::kExitUsage;
+        if (name == command.name) return command.run(rest);
+    return options.usage_error(fmt::format("unknown command `{}`", name));
 }

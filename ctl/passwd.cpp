@@ -44,17 +44,12 @@ std::optional<std::string> read_secret_line(const char* prompt) {
 }  // namespace
 
 int run_passwd(const Arguments& args) {
-    OptionParser options({{"--scheme", "-s"}}, {});
-    if (auto problem = options.parse(args); !problem.empty() || !options.positionals().empty()) {
-        fmt::print(stderr, "snmctl passwd: {}\nusage: snmctl passwd [--scheme sha512-crypt|bcrypt|argon2id] < password\n",
-                   problem.empty() ? "unexpected argument" : problem);
-        return kExitUsage;
-    }
+    OptionParser options({.name = "snmctl passwd",
+                          .usage = "usage: snmctl passwd [--scheme sha512-crypt|bcrypt|argon2id] < password\n",
+                          .valued = {{"--scheme", "-s"}}});
+    if (auto status = options.parse(args)) return *status;
     auto scheme = parse_hash_scheme(options.value("--scheme").value_or("sha512-crypt"));
-    if (!scheme) {
-        fmt::print(stderr, "snmctl passwd: {}\n", scheme.error().message);
-        return kExitUsage;
-    }
+    if (!scheme) return options.usage_error(scheme.error().message);
     auto password = read_secret_line("Password: ");
     if (!password || password->empty()) {
         fmt::print(stderr, "snmctl passwd: no password given on standard input\n");

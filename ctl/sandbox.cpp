@@ -34,13 +34,11 @@
 #include <fstream>
 #include <thread>
 
+#include "command_config.hpp"
 #include "commands.hpp"
-#include "config_loader.hpp"
 #include "daemon.hpp"
 #include "deployment.hpp"
 #include "install.hpp"
-#include "option_parser.hpp"
-#include "postfix_features.hpp"
 #include "program_paths.hpp"
 #include "render_dovecot.hpp"
 #include "sieve_setup.hpp"
@@ -381,21 +379,19 @@ void print_connection_help(const Config& c, const Deployment& d) {
     fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
 }
 
-// The configuration `up` and `apply` install: self-signed certificates (no
-// ACME on loopback), every path under the sandbox directory.
-Result<Config> sandbox_config(const std::string& config_path, const std::string& dir) {
-    auto loaded = load_config_file(config_path);
-    for (const auto& diagnostic : loaded.diagnostics) fmt::print(stderr, "{}\n", diagnostic.format());
-    if (!loaded.config) return Error{"the configuration has errors; nothing was changed"};
-    if (!print_postfix_features(*loaded.config))
-        return Error{"this machine's Postfix cannot serve the configuration; nothing was changed"};
-    Config config = *loaded.config;
-    if (config.certificateScheme != CertificateScheme::SelfSigned) {
+// The configuration `up` and `apply` install: the file of -c, with
+// self-signed certificates (no ACME on loopback) and every path under the
+// sandbox directory.
+CommandConfig sandbox_config(const OptionParser& options, const std::string& dir) {
+    auto loaded = load_for_command(options, PostfixCheck::Require);
+    if (!loaded.config) return loaded;
+    if (loaded.config->certificateScheme != CertificateScheme::SelfSigned) {
         fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",
-                   to_string(config.certificateScheme));
-        config.certificateScheme = CertificateScheme::SelfSigned;
+                   to_string(loaded.config->certificateScheme));
+        loaded.config->certificateScheme = CertificateScheme::SelfSigned;
     }
-    return rooted_at(std::move(config), dir);
+    loaded.config = rooted_at(std::move(*loaded.config), dir);
+    return loaded;
 }
 
 std::string absolute_directory(const std::string& dir) {
@@ -420,29 +416,22 @@ int sandbox_up(const OptionParser& options) {
                            "nothing outside --dir is touched\n");
         return kExitFailure;
     }
-    const auto config_path = options.value("--config");
     const auto port_base_text = options.value("--port-base");
-    if (!config_path || !options.value("--dir") || !port_base_text) {
-        fmt::print(stderr, "usage: snmctl sandbox up -c FILE --dir DIR --port-base N\n");
-        return kExitUsage;
-    }
+    if (!options.value("--dir")) return options.usage_error("missing --dir DIR");
+    if (!port_base_text) return options.usage_error("missing --port-base N");
     unsigned port_base = 0;
     try {
         port_base = static_cast<unsigned>(std::stoul(*port_base_text));
     } catch (...) {
         port_base = 0;
     }
-    if (port_base < 1024 || port_base + 4190 > 65535) {
-        fmt::print(stderr, "snmctl sandbox up: --port-base must be from 1024 to {} (ports N+25 … N+4190)\n", 65535 - 4190);
-        return kExitUsage;
-    }
+    if (port_base < 1024 || port_base + 4190 > 65535)
+        return options.usage_error(
+            fmt::format("--port-base must be from 1024 to {} (ports N+25 … N+4190)", 65535 - 4190));
     const std::string dir = absolute_directory(*options.value("--dir"));
-    auto sandboxed = sandbox_config(*config_path, dir);
-    if (!sandboxed) {
-        fmt::print(stderr, "snmctl sandbox up: {}\n", sandboxed.error().message);
-        return kExitFailure;
-    }
-    const Config& config = *sandboxed;
+    const auto sandboxed = sandbox_config(options, dir);
+    if (!sandboxed.config) return sandboxed.exit_status;
+    const Config& config = *sandboxed.config;
     if (auto made = make_directories(dir, 0755); !made) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", made.error().message);
         return kExitFailure;
@@ -484,22 +473,16 @@ int sandbox_up(const OptionParser& options) {
 // `snmctl apply` for a running sandbox: the same install, with the
 // sandbox's listeners; the running servers pick the snapshots up live.
 int sandbox_apply(const OptionParser& options) {
-    if (!options.value("--config") || !options.value("--dir")) {
-        fmt::print(stderr, "usage: snmctl sandbox apply -c FILE --dir DIR\n");
-        return kExitUsage;
-    }
+    if (!options.value("--dir")) return options.usage_error("missing --dir DIR");
     const std::string dir = absolute_directory(*options.value("--dir"));
+    const auto sandboxed = sandbox_config(options, dir);
+    if (!sandboxed.config) return sandboxed.exit_status;
     unsigned port_base = 0;
     if (!(std::ifstream(port_base_file(dir)) >> port_base)) {
         fmt::print(stderr, "snmctl sandbox apply: no sandbox in {} (run `snmctl sandbox up` first)\n", dir);
         return kExitFailure;
     }
-    auto config = sandbox_config(*options.value("--config"), dir);
-    if (!config) {
-        fmt::print(stderr, "snmctl sandbox apply: {}\n", config.error().message);
-        return kExitFailure;
-    }
-    auto installed = install(*config, sandbox_deployment_for(dir, port_base));
+    auto installed = install(*sandboxed.config, sandbox_deployment_for(dir, port_base));
     if (!installed) {
         fmt::print(stderr, "snmctl sandbox apply: {}; nothing was changed\n", installed.error().message);
         return kExitFailure;
@@ -510,10 +493,7 @@ int sandbox_apply(const OptionParser& options) {
 
 int sandbox_down(const OptionParser& options) {
     const auto dir = options.value("--dir");
-    if (!dir) {
-        fmt::print(stderr, "usage: snmctl sandbox down --dir DIR\n");
-        return kExitUsage;
-    }
+    if (!dir) return options.usage_error("missing --dir DIR");
     const std::string root = absolute_directory(*dir);
     stop_all(sandbox_deployment(root, 0));
     fmt::print("snm sandbox in {} stopped\n", root);
@@ -523,19 +503,19 @@ int sandbox_down(const OptionParser& options) {
 }  // namespace
 
 int run_sandbox(const Arguments& args) {
-    OptionParser options({{"--config", "-c"}, {"--dir", ""}, {"--port-base", ""}, {"--cache-dir", ""}}, {});
-    if (auto problem = options.parse(args); !problem.empty() || options.positionals().size() != 1) {
-        fmt::print(stderr, "snmctl sandbox: {}\nusage: snmctl sandbox up -c FILE --dir DIR --port-base N [--cache-dir CACHE]\n"
-                           "       snmctl sandbox apply -c FILE --dir DIR\n"
-                           "       snmctl sandbox down --dir DIR\n",
-                   problem.empty() ? "expected `up` or `down`" : problem);
-        return kExitUsage;
-    }
-    if (options.positionals()[0] == "up") return sandbox_up(options);
-    if (options.positionals()[0] == "down") return sandbox_down(options);
-    if (options.positionals()[0] == "apply") return sandbox_apply(options);
-    fmt::print(stderr, "snmctl sandbox: expected `up` or `down`, not `{}`\n", options.positionals()[0]);
-    return kExitUsage;
+    OptionParser options({.name = "snmctl sandbox",
+                          .usage = "usage: snmctl sandbox up -c FILE --dir DIR --port-base N [--cache-dir CACHE]\n"
+                                   "       snmctl sandbox apply -c FILE --dir DIR\n"
+                                   "       snmctl sandbox down --dir DIR\n",
+                          .valued = {{"--config", "-c"}, {"--dir"}, {"--port-base"}, {"--cache-dir"}},
+                          .max_positionals = 1});
+    if (auto status = options.parse(args)) return *status;
+    const std::string action = options.positionals().empty() ? "" : options.positionals().front();
+    if (action == "up") return sandbox_up(options);
+    if (action == "down") return sandbox_down(options);
+    if (action == "apply") return sandbox_apply(options);
+    return options.usage_error(action.empty() ? "expected `up`, `apply` or `down`"
+                                              : fmt::format("expected `up`, `apply` or `down`, not `{}`", action));
 }
 
 }  // namespace snm::ctl

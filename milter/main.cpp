@@ -2,6 +2,7 @@
 //
 //   snm-dkim-milter --state DIR --socket unix:PATH|inet:HOST:PORT|inet:PORT@HOST
 //                   [--user USER] [--pid-file PATH] [-f]
+//   snm-dkim-milter --help | --version
 //
 // Reads DIR/dkim.cdb (written by `snmctl apply`) and the keys it names.
 // Started as root, it binds the socket (a unix socket is given to the
@@ -13,15 +14,18 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon.hpp"
 #include "dkim_keys.hpp"
 #include "key_set.hpp"
 #include "log.hpp"
+#include "option_parser.hpp"
 #include "server.hpp"
 #include "snapshot_layout.hpp"
 #include "socket_spec.hpp"
@@ -31,78 +35,70 @@ namespace {
 constexpr const char* kProgram = "snm-dkim-milter";
 constexpr const char* kUsage =
     "usage: snm-dkim-milter --state DIR --socket SPEC [--user USER] [--pid-file PATH] [-f]\n"
-    "  SPEC: unix:PATH | inet:HOST:PORT | inet:PORT@HOST\n";
+    "\n"
+    "Signs outgoing mail with DKIM for Postfix, with the keys DIR/dkim.cdb names.\n"
+    "\n"
+    "  -s, --state DIR           snm's state directory (holds dkim.cdb)\n"
+    "  -p, --socket SPEC         where to listen: unix:PATH, inet:HOST:PORT or inet:PORT@HOST\n"
+    "  -u, --user USER           run as USER after binding (default snm-dkim when root)\n"
+    "  --pid-file PATH           write the process id to PATH\n"
+    "  -f, --foreground          stay in the foreground, log to stderr\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
+    "\n"
+    "SIGHUP re-reads the snapshot and the keys; SIGTERM finishes the messages in\n"
+    "progress and exits. See snm-dkim-milter(8).\n";
 // Group of the MTA that connects to a unix socket.
 constexpr const char* kMtaGroup = "postfix";
 
 struct Options {
     std::string state;
-    std::string socket;
+    snm::SocketSpec socket;
     std::string user;
     std::string pid_file;
     bool foreground = false;
 };
 
-std::optional<Options> parse(int argc, char** argv) {
-    Options options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const auto value = [&]() -> std::optional<std::string> {
-            if (i + 1 >= argc) return std::nullopt;
-            return std::string(argv[++i]);
-        };
-        std::optional<std::string> v;
-        if (arg == "-f" || arg == "--foreground") options.foreground = true;
-        else if ((arg == "--state" || arg == "-s") && (v = value())) options.state = *v;
-        else if ((arg == "--socket" || arg == "-p") && (v = value())) options.socket = *v;
-        else if ((arg == "--user" || arg == "-u") && (v = value())) options.user = *v;
-        else if (arg == "--pid-file" && (v = value())) options.pid_file = *v;
-        else {
-            fmt::print(stderr, "{}: unknown or incomplete option `{}`\n{}", kProgram, arg, kUsage);
-            return std::nullopt;
-        }
-    }
-    if (options.state.empty() || options.socket.empty()) {
-        fmt::print(stderr, "{}: --state and --socket are required\n{}", kProgram, kUsage);
-        return std::nullopt;
-    }
-    return options;
+// Parses the command line; returns an exit status when the program should stop.
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
+    snm::OptionParser parser({.name = kProgram,
+                              .usage = kUsage,
+                              .valued = {{"--state", "-s"}, {"--socket", "-p"}, {"--user", "-u"}, {"--pid-file"}},
+                              .flags = {{"--foreground", "-f"}}});
+    if (auto status = parser.parse(std::vector<std::string>(argv + 1, argv + argc))) return status;
+    options.state = parser.value("--state").value_or("");
+    options.user = parser.value("--user").value_or("");
+    options.pid_file = parser.value("--pid-file").value_or("");
+    options.foreground = parser.flag("--foreground");
+    if (options.state.empty()) return parser.usage_error("--state is required");
+    const auto socket = parser.value("--socket");
+    if (!socket) return parser.usage_error("--socket is required");
+    auto spec = snm::parse_socket_spec(*socket);
+    if (!spec) return parser.usage_error("--socket: " + spec.error().message);
+    options.socket = std::move(*spec);
+    return std::nullopt;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-            fmt::print("{}", kUsage);
-            return 0;
-        }
-        if (std::string_view(argv[i]) == "--version") {
-            fmt::print("{} {}\n", kProgram, SNM_VERSION);
-            return 0;
-        }
-    }
-    auto options = parse(argc, argv);
-    if (!options) return 2;
-    snm::log_open(kProgram, options->foreground ? snm::LogTarget::Stderr : snm::LogTarget::Syslog);
+    Options options;
+    if (auto exit_status = parse_options(argc, argv, options)) return *exit_status;
+    snm::log_open(kProgram, options.foreground ? snm::LogTarget::Stderr : snm::LogTarget::Syslog);
 
-    auto spec = snm::parse_socket_spec(options->socket);
-    if (!spec) {
-        snm::log_error("--socket {}: {}", options->socket, spec.error().message);
-        return 2;
-    }
-    auto listener = snm::listen_on(*spec, {0660, 128, false});
+    auto listener = snm::listen_on(options.socket, {0660, 128, false});
     if (!listener) {
         snm::log_error("{}", listener.error().message);
         return 1;
     }
     const bool root = ::geteuid() == 0;
-    if (root && spec->family == snm::SocketSpec::Family::Unix)
+    if (root && options.socket.family == snm::SocketSpec::Family::Unix)
         if (const group* mta = ::getgrnam(kMtaGroup)) {
-            if (::chown(spec->path.c_str(), static_cast<uid_t>(-1), mta->gr_gid) != 0)
-                snm::log_warning("cannot give {} to group {}; Postfix may not be able to connect", spec->path, kMtaGroup);
+            if (::chown(options.socket.path.c_str(), static_cast<uid_t>(-1), mta->gr_gid) != 0)
+                snm::log_warning("cannot give {} to group {}; Postfix may not be able to connect", options.socket.path,
+                                 kMtaGroup);
         }
-    std::string user = options->user;
+    std::string user = options.user;
     if (root && user.empty()) {
         user = snm::kDkimMilterUser;
         if (!::getpwnam(user.c_str())) {
@@ -116,7 +112,7 @@ int main(int argc, char** argv) {
         snm::log_error("{}", dropped.error().message);
         return 1;
     }
-    if (!options->foreground)
+    if (!options.foreground)
         if (auto detached = snm::detach(); !detached) {
             snm::log_error("{}", detached.error().message);
             return 1;
@@ -127,16 +123,16 @@ int main(int argc, char** argv) {
         snm::log_error("{}", signals.error().message);
         return 1;
     }
-    if (!options->pid_file.empty())
-        if (auto written = snm::write_pid_file(options->pid_file); !written) {
+    if (!options.pid_file.empty())
+        if (auto written = snm::write_pid_file(options.pid_file); !written) {
             snm::log_error("{}", written.error().message);
             return 1;
         }
 
-    auto keys = std::make_shared<snm::milter::KeyStore>(fmt::format("{}/{}", options->state, snm::layout::kDkimFile));
+    auto keys = std::make_shared<snm::milter::KeyStore>(fmt::format("{}/{}", options.state, snm::layout::kDkimFile));
     if (!keys->current())
         snm::log_warning("no usable DKIM snapshot yet ({}); mail is answered with a temporary failure until one appears (run `snmctl apply`)",
                          keys->problem());
-    snm::log_info("listening on {}", spec->text);
+    snm::log_info("listening on {}", options.socket.text);
     return snm::milter::serve(*listener, *signals, keys);
 }

@@ -3,14 +3,15 @@
 // routing snapshot that `snmctl apply` writes.
 //
 //   snm-policyd --state DIR --policy-socket SPEC --socketmap-socket SPEC
-//               [--auth-policy-socket SPEC] [-f] [-v] [--user USER] [--socket-mode MODE]
+//               [--auth-policy-socket SPEC --auth-policy-key-file FILE]
+//               [-f] [-v] [--user USER] [--socket-mode MODE]
+//   snm-policyd --help | --version
 //
 // SPEC is unix:PATH or inet:HOST:PORT. The sockets are made first (as root
 // if started as root; unix sockets get MODE, default 0660, and belong to
 // USER), then the process switches to USER for good and, without -f,
 // detaches and logs to syslog (facility mail). It reads only
 // DIR/routing.cdb, which holds no password hashes.
-#include <getopt.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -21,10 +22,12 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth_policy.hpp"
 #include "daemon.hpp"
 #include "log.hpp"
+#include "option_parser.hpp"
 #include "server.hpp"
 #include "snapshot_layout.hpp"
 #include "socket_spec.hpp"
@@ -50,7 +53,8 @@ constexpr const char* kUsage =
     "  --socket-mode MODE        permissions of unix sockets, octal (default 0660)\n"
     "  -f, --foreground          stay in the foreground, log to stderr\n"
     "  -v, --verbose             log every lookup and every decision\n"
-    "  --help, --version\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
     "\n"
     "SIGHUP checks for a new snapshot at once (it is also checked every second);\n"
     "SIGTERM finishes the replies in progress and exits. See snm-policyd(8).\n";
@@ -67,60 +71,35 @@ struct Options {
     bool verbose = false;
 };
 
-int usage_error(const std::string& message) {
-    std::fprintf(stderr, "%s: %s\n%s", kProgram, message.c_str(), kUsage);
-    return 2;
-}
-
-// Parses the command line; returns an exit code when the program should stop.
+// Parses the command line; returns an exit status when the program should stop.
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
-    enum { kState = 1000, kPolicy, kSocketmap, kAuthPolicy, kAuthPolicyKey, kUser, kMode, kHelp, kVersion };
-    static const option long_options[] = {
-        {"state", required_argument, nullptr, kState},
-        {"policy-socket", required_argument, nullptr, kPolicy},
-        {"socketmap-socket", required_argument, nullptr, kSocketmap},
-        {"auth-policy-socket", required_argument, nullptr, kAuthPolicy},
-        {"auth-policy-key-file", required_argument, nullptr, kAuthPolicyKey},
-        {"user", required_argument, nullptr, kUser},
-        {"socket-mode", required_argument, nullptr, kMode},
-        {"foreground", no_argument, nullptr, 'f'},
-        {"verbose", no_argument, nullptr, 'v'},
-        {"help", no_argument, nullptr, kHelp},
-        {"version", no_argument, nullptr, kVersion},
-        {nullptr, 0, nullptr, 0},
-    };
-    opterr = 0;
-    for (int c; (c = ::getopt_long(argc, argv, ":fv", long_options, nullptr)) != -1;) {
-        switch (c) {
-            case kState: options.state = optarg; break;
-            case kPolicy: options.policy_socket = optarg; break;
-            case kSocketmap: options.socketmap_socket = optarg; break;
-            case kAuthPolicy: options.auth_policy_socket = optarg; break;
-            case kAuthPolicyKey: options.auth_policy_key_file = optarg; break;
-            case kUser: options.user = optarg; break;
-            case kMode: {
-                const std::string_view text(optarg);
-                unsigned mode = 0;
-                const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
-                if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || mode > 0777)
-                    return usage_error("--socket-mode must be an octal mode such as 0660");
-                options.socket_mode = static_cast<mode_t>(mode);
-                break;
-            }
-            case 'f': options.foreground = true; break;
-            case 'v': options.verbose = true; break;
-            case kHelp: std::fputs(kUsage, stdout); return 0;
-            case kVersion: std::printf("%s %s\n", kProgram, SNM_VERSION); return 0;
-            case ':': return usage_error(fmt::format("{} needs an argument", argv[optind - 1]));
-            default: return usage_error(fmt::format("unknown option {}", argv[optind - 1]));
-        }
+    snm::OptionParser parser({.name = kProgram,
+                              .usage = kUsage,
+                              .valued = {{"--state"}, {"--policy-socket"}, {"--socketmap-socket"},
+                                         {"--auth-policy-socket"}, {"--auth-policy-key-file"}, {"--user"},
+                                         {"--socket-mode"}},
+                              .flags = {{"--foreground", "-f"}, {"--verbose", "-v"}}});
+    if (auto status = parser.parse(std::vector<std::string>(argv + 1, argv + argc))) return status;
+    options.state = parser.value("--state").value_or("");
+    options.policy_socket = parser.value("--policy-socket").value_or("");
+    options.socketmap_socket = parser.value("--socketmap-socket").value_or("");
+    options.auth_policy_socket = parser.value("--auth-policy-socket").value_or("");
+    options.auth_policy_key_file = parser.value("--auth-policy-key-file").value_or("");
+    options.user = parser.value("--user").value_or("");
+    options.foreground = parser.flag("--foreground");
+    options.verbose = parser.flag("--verbose");
+    if (const auto mode = parser.value("--socket-mode")) {
+        unsigned parsed = 0;
+        const auto [end, ec] = std::from_chars(mode->data(), mode->data() + mode->size(), parsed, 8);
+        if (mode->empty() || ec != std::errc{} || end != mode->data() + mode->size() || parsed > 0777)
+            return parser.usage_error("--socket-mode must be an octal mode such as 0660");
+        options.socket_mode = static_cast<mode_t>(parsed);
     }
-    if (optind < argc) return usage_error(fmt::format("unexpected argument {}", argv[optind]));
-    if (options.state.empty()) return usage_error("--state is required");
-    if (options.policy_socket.empty()) return usage_error("--policy-socket is required");
-    if (options.socketmap_socket.empty()) return usage_error("--socketmap-socket is required");
+    if (options.state.empty()) return parser.usage_error("--state is required");
+    if (options.policy_socket.empty()) return parser.usage_error("--policy-socket is required");
+    if (options.socketmap_socket.empty()) return parser.usage_error("--socketmap-socket is required");
     if (options.auth_policy_socket.empty() != options.auth_policy_key_file.empty())
-        return usage_error("--auth-policy-socket and --auth-policy-key-file go together");
+        return parser.usage_error("--auth-policy-socket and --auth-policy-key-file go together");
     return std::nullopt;
 }
 

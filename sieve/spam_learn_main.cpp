@@ -11,9 +11,6 @@
 // and each failure on stderr. Exit status: 0 when nothing failed, 1 when a
 // message failed, 2 for a usage error, 75 (EX_TEMPFAIL) when every failure
 // was temporary (rspamd down or slow: try again later).
-#include <getopt.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -24,30 +21,31 @@
 
 #include "controller_client.hpp"
 #include "maildir_folder.hpp"
+#include "option_parser.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace snm::sieve;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+using snm::kExitFailure;
+using snm::kExitOk;
+using snm::kExitUsage;
 constexpr int kExitTempFail = 75;  // sysexits.h EX_TEMPFAIL
 // rspamd's stock controller listener, used when --controller is not given.
 constexpr const char* kDefaultController = "inet:127.0.0.1:11334";
 
-void usage(std::FILE* to) {
-    fmt::print(to,
-               "usage: snm-spam-learn [OPTIONS] spam|ham [USER] [MAILDIR...]\n"
-               "Teaches rspamd the messages of maildir folders, or one message from stdin.\n"
-               "USER (no \"/\" in it, not a directory) is sent as Deliver-To for per-user statistics.\n\n"
-               "  -c, --controller SPEC      rspamd controller, unix:PATH or inet:HOST:PORT (default {})\n"
-               "  -p, --password-file FILE   file holding the controller password (first line)\n"
-               "  -t, --timeout DURATION     limit per message, e.g. 500ms, 5s (default {} ms)\n"
-               "  -h, --help                 this text\n"
-               "  -V, --version              the version\n",
-               kDefaultController, kDefaultControllerTimeout.count());
+std::string usage() {
+    return fmt::format(
+        "usage: snm-spam-learn [OPTIONS] spam|ham [USER] [MAILDIR...]\n\n"
+        "Teaches rspamd the messages of maildir folders, or one message from stdin.\n"
+        "USER (no \"/\" in it, not a directory) is sent as Deliver-To for per-user statistics.\n\n"
+        "  -c, --controller SPEC      rspamd controller, unix:PATH or inet:HOST:PORT (default {})\n"
+        "  -p, --password-file FILE   file holding the controller password (first line)\n"
+        "  -t, --timeout DURATION     limit per message, e.g. 500ms, 5s (default {} ms)\n"
+        "  -h, --help                 this text\n"
+        "  -V, --version              the version\n",
+        kDefaultController, kDefaultControllerTimeout.count());
 }
 
 struct Tally {
@@ -70,31 +68,14 @@ struct Tally {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string controller = kDefaultController;
-    std::string password_file;
-    std::string timeout;
-    static const option long_options[] = {
-        {"controller", required_argument, nullptr, 'c'}, {"password-file", required_argument, nullptr, 'p'},
-        {"timeout", required_argument, nullptr, 't'},    {"help", no_argument, nullptr, 'h'},
-        {"version", no_argument, nullptr, 'V'},          {nullptr, 0, nullptr, 0},
-    };
-    for (int c; (c = ::getopt_long(argc, argv, "+c:p:t:hV", long_options, nullptr)) != -1;) {
-        switch (c) {
-        case 'c': controller = optarg; break;
-        case 'p': password_file = optarg; break;
-        case 't': timeout = optarg; break;
-        case 'h': usage(stdout); return kExitOk;
-        case 'V': fmt::print("snm-spam-learn {}\n", SNM_VERSION); return kExitOk;
-        default: usage(stderr); return kExitUsage;
-        }
-    }
-    std::vector<std::string> args(argv + optind, argv + argc);
+    snm::OptionParser options({.name = "snm-spam-learn",
+                               .usage = usage(),
+                               .valued = {{"--controller", "-c"}, {"--password-file", "-p"}, {"--timeout", "-t"}},
+                               .max_positionals = snm::kAnyNumberOfPositionals});
+    if (auto status = options.parse(std::vector<std::string>(argv + 1, argv + argc))) return *status;
+    std::vector<std::string> args = options.positionals();
     const auto message_class = args.empty() ? std::nullopt : parse_message_class(args.front());
-    if (!message_class) {
-        fmt::print(stderr, "snm-spam-learn: the first argument must be spam or ham\n");
-        usage(stderr);
-        return kExitUsage;
-    }
+    if (!message_class) return options.usage_error("the first argument must be spam or ham");
     args.erase(args.begin());
     std::string user;
     if (!args.empty() && args.front().find('/') == std::string::npos && !fs::is_directory(args.front())) {
@@ -102,7 +83,9 @@ int main(int argc, char** argv) {
         args.erase(args.begin());
     }
 
-    auto settings = make_controller_settings(controller, password_file, timeout);
+    auto settings = make_controller_settings(options.value("--controller").value_or(kDefaultController),
+                                             options.value("--password-file").value_or(""),
+                                             options.value("--timeout").value_or(""));
     if (!settings) {
         fmt::print(stderr, "snm-spam-learn: {}\n", settings.error().message);
         return kExitUsage;
@@ -135,5 +118,5 @@ int main(int argc, char** argv) {
     fmt::print("snm-spam-learn: {} message{}: {} learned as {}, {} already learned, {} failed\n", total,
                total == 1 ? "" : "s", tally.learned, message_class_name(*message_class), tally.already, tally.failed);
     if (tally.failed == 0) return kExitOk;
-    return tally.temporary_failures == tally.failed ? kExitTempFail : kExitFailed;
+    return tally.temporary_failures == tally.failed ? kExitTempFail : kExitFailure;
 }

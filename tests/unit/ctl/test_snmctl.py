@@ -2,9 +2,12 @@
 """snmctl as a program: `check` exit codes and file:line:col errors,
 `apply` writing the snapshots all or nothing, `passwd` hashes that
 Dovecot's own `doveadm pw -t` verifies, `dkim rotate` making successor keys
-and a configuration change that `check` and `dkim list` accept.
+and a configuration change that `check` and `dkim list` accept; and the
+command line snmctl shares with every other snm program (--help, --version,
+usage errors).
 
-Usage: test_snmctl.py SNMCTL SOURCE_ROOT
+Usage: test_snmctl.py SNMCTL SOURCE_ROOT [PROGRAM...]
+  PROGRAM: the other snm programs (snm-policyd, snm-dkim-milter, snm-spam-learn)
 """
 import datetime
 import os
@@ -18,6 +21,7 @@ import unittest
 
 SNMCTL = sys.argv[1]
 SOURCE = sys.argv[2]
+PROGRAMS = [SNMCTL, *sys.argv[3:]]
 SEED = os.path.join(SOURCE, "tests", "data", "seed-readme.toml")
 EXAMPLE = os.path.join(SOURCE, "contrib", "examples", "snm.toml")
 HASH = "$6$/z4n8AQl6K$kiOkBTWlZfBd7PvF5GsJ8PmPgdZsFGN1jPGZufxxr60PoR0oUsrvzm2oQiflyz5ir9fFJ.d/zKm/NgLXNUsNX/"
@@ -111,6 +115,20 @@ class Check(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("warning: cannot ask Postfix whether it has smtpd_forbid_bare_newline (cannot run postconf",
                       result.stderr)
+
+    def test_every_command_reading_the_file_reports_it_alike(self):
+        path = self.write('fqdn = "mail.example.com"\ndomains = ["example.com"]\nenableImap = "yes"\n')
+        commands = (["check"], ["apply", "--root", os.path.join(self.dir, "root")], ["dns"], ["dkim", "list"],
+                    ["sandbox", "apply", "--dir", os.path.join(self.dir, "sandbox")])
+        for command in commands:
+            result = snmctl(*command, "-c", path)
+            self.assertEqual(result.returncode, 1, (command, result.stderr))
+            self.assertIn(path + ":3:14: error: `enableImap` must be true or false", result.stderr)
+            self.assertTrue(result.stderr.endswith(path + ": 1 error; nothing was changed\n"), (command, result.stderr))
+            missing = snmctl(*command)
+            self.assertEqual(missing.returncode, 2, command)
+            self.assertTrue(missing.stderr.startswith("snmctl %s: missing -c FILE\n" % command[0]), missing.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "root")))
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(snmctl("check").returncode, 2)
@@ -378,6 +396,74 @@ class DkimRotate(unittest.TestCase):
         with open(path, "w") as f:
             f.write(self.BASE + table)
         self.assert_listed_ok(path, "example.com", ["old", "new"], "--root", root)
+
+
+class EveryProgram(unittest.TestCase):
+    """Every snm program reads its command line with the one parser in
+    common/, so each answers --help, --version and a bad option alike."""
+
+    @staticmethod
+    def run_program(program, *args):
+        return subprocess.run([program, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    def test_all_four_programs_are_tested(self):
+        self.assertEqual(sorted(os.path.basename(p) for p in PROGRAMS),
+                         ["snm-dkim-milter", "snm-policyd", "snm-spam-learn", "snmctl"])
+
+    def test_help_prints_the_usage_on_stdout_and_exits_0(self):
+        for program in PROGRAMS:
+            name = os.path.basename(program)
+            for option in ("--help", "-h"):
+                result = self.run_program(program, option)
+                self.assertEqual(result.returncode, 0, (name, option, result.stderr))
+                self.assertTrue(result.stdout.startswith("usage: %s " % name), (name, result.stdout))
+                self.assertIn("--version", result.stdout, name)
+                self.assertEqual(result.stderr, "", name)
+
+    def test_version_prints_the_program_and_the_version_and_exits_0(self):
+        versions = set()
+        for program in PROGRAMS:
+            name = os.path.basename(program)
+            for option in ("--version", "-V"):
+                result = self.run_program(program, option)
+                self.assertEqual(result.returncode, 0, (name, option, result.stderr))
+                match = re.fullmatch(re.escape(name) + r" (\d+\.\d+\.\d+)\n", result.stdout)
+                self.assertTrue(match, (name, result.stdout))
+                versions.add(match.group(1))
+                self.assertEqual(result.stderr, "", name)
+        self.assertEqual(len(versions), 1, versions)
+
+    def assert_usage_error(self, program, args, message, name=None):
+        name = name or os.path.basename(program)
+        result = self.run_program(program, *args)
+        self.assertEqual(result.returncode, 2, (name, args, result.stderr))
+        self.assertEqual(result.stdout, "", name)
+        self.assertTrue(result.stderr.startswith("%s: %s\nusage: %s" % (name, message, name)), (name, result.stderr))
+
+    def test_an_unknown_option_is_a_usage_error_naming_it(self):
+        for program in PROGRAMS:
+            self.assert_usage_error(program, ["--bogus"], "unknown option --bogus")
+            self.assert_usage_error(program, ["-Z"], "unknown option -Z")
+
+    def test_a_missing_value_is_a_usage_error_naming_the_option(self):
+        valued = {"snm-policyd": "--state", "snm-dkim-milter": "--state", "snm-spam-learn": "--controller"}
+        for program in PROGRAMS[1:]:
+            option = valued[os.path.basename(program)]
+            self.assert_usage_error(program, [option], "option %s needs a value" % option)
+        self.assert_usage_error(SNMCTL, ["check", "-c"], "option -c needs a value", name="snmctl check")
+
+    def test_both_forms_of_a_value_are_read(self):
+        for form in (["-c", SEED], ["--config", SEED], ["--config=" + SEED], ["-c" + SEED]):
+            result = snmctl("check", *form)
+            self.assertEqual(result.returncode, 0, (form, result.stderr))
+            self.assertIn("valid", result.stdout)
+
+    def test_every_snmctl_command_answers_help_with_its_usage(self):
+        for command in ("check", "apply", "passwd", "sandbox", "dkim", "dns"):
+            result = snmctl(command, "--help")
+            self.assertEqual(result.returncode, 0, (command, result.stderr))
+            self.assertTrue(result.stdout.startswith("usage: snmctl %s " % command), (command, result.stdout))
+            self.assertEqual(snmctl(command, "--version").stdout, snmctl("--version").stdout)
 
 
 if __name__ == "__main__":
