@@ -24,7 +24,7 @@ const std::vector<Subcommand>& subcommands() {
         {"apply", "apply -c FILE [--root DIR]    compile snapshots and install them, all or nothing", snm::ctl::run_apply},
         {"passwd", "passwd [--scheme S]           hash a password from stdin (sha512-crypt|bcrypt|argon2id)",
          snm::ctl::run_passwd},
-        {"sandbox", "sandbox up|down -c FILE --dir DIR --port-base N   a private mail server on 127.0.0.1", snm::ctl::run_sandbox},
+        {"sandbox", "sandbox up|down|apply -c FILE --dir DIR [--port-base N]   a private mail server on 127.0.0.1", snm::ctl::run_sandbox},
         {"dkim", "dkim keygen|list|dns -c FILE   DKIM keys per domain and selector; dns prints their TXT records\n"
                  "  dkim rotate -c FILE --domain D  new keys under new selectors, and the steps to switch to them",
          snm::ctl::run_dkim},
