@@ -183,7 +183,7 @@ def postmap_query(key, table, config_dir=None):
 
 def rendered_sockets(root):
     """Where the configuration `snmctl apply --root root` renders expects the
-    other parts: a system install's layout under `root` (ctl/deployment.cpp)."""
+    other parts: a system install's layout under `root` (ctl/install/deployment.cpp)."""
     root = Path(root)
     return {
         "policy": root / "run" / "snm" / "policy",
