@@ -16,8 +16,11 @@ namespace snm {
 // address) and, where there is one, the fix.
 struct Error {
     std::string message;
-    // Temporary errors (I/O, a snapshot being replaced) make mail wait;
-    // permanent ones (bad data) are reported as configuration faults.
+    // A failure that may pass by itself (I/O, a snapshot being replaced, a
+    // peer down or slow) rather than bad data. Read where the caller's
+    // answer depends on it: snm-spam-learn exits EX_TEMPFAIL so the learning
+    // is retried. The daemons need not read it: every failure of theirs
+    // already makes mail wait (DESIGN.md, Fault policy).
     bool temporary = false;
 };
 
