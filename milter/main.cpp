@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     if (auto exit_status = parse_options(argc, argv, options)) return *exit_status;
     snm::log_open(kProgram, options.foreground ? snm::LogTarget::Stderr : snm::LogTarget::Syslog);
 
-    auto listener = snm::listen_on(options.socket, {0660, 128, false});
+    auto listener = snm::listen_on(options.socket, {0660, snm::milter::kListenBacklog, false});
     if (!listener) {
         snm::log_error("{}", listener.error().message);
         return 1;

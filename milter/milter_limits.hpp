@@ -13,6 +13,11 @@ namespace snm::milter {
 // Connections served at once (one thread each); more are closed at accept,
 // and Postfix applies milter_default_action.
 inline constexpr int kMaxConnections = 1024;
+// Connections the kernel queues before the milter accepts them. Postfix
+// connects to a unix socket without waiting, so a full queue (a burst, or
+// a flood from a local user) would tempfail mail at once: as many as are
+// served.
+inline constexpr int kListenBacklog = kMaxConnections;
 // Seconds an MTA connection may stay silent before it is closed (Postfix
 // keeps a milter connection for a whole SMTP session; smtpd's own idle
 // timeout is 300 s).

@@ -122,7 +122,7 @@ snm::Result<std::string> read_auth_policy_key(const std::string& path) {
 snm::Result<int> make_listener(const std::string& text, const Options& options) {
     auto spec = snm::parse_socket_spec(text);
     if (!spec) return spec.error();
-    auto fd = snm::listen_on(*spec, {options.socket_mode, 1024, true});
+    auto fd = snm::listen_on(*spec, {options.socket_mode, snm::policyd::kListenBacklog, true});
     if (!fd) return fd.error();
     if (spec->family == snm::SocketSpec::Family::Unix && ::geteuid() == 0 && !options.user.empty()) {
         if (const passwd* account = ::getpwnam(options.user.c_str()))

@@ -12,6 +12,9 @@ namespace snm::policyd {
 
 // --- connections ----------------------------------------------------------
 inline constexpr std::size_t kMaxConnections = 4096;
+// Connections the kernel queues before they are accepted: Postfix connects
+// to unix sockets without waiting, so a full queue fails its lookup at once.
+inline constexpr int kListenBacklog = 1024;
 inline constexpr std::chrono::seconds kIdleTimeout{600};     // longer than Postfix's own idle limits (10s, 300s)
 inline constexpr std::chrono::seconds kRequestTimeout{100};  // Postfix's own request timeout
 inline constexpr std::chrono::seconds kDrainTimeout{5};      // SIGTERM: time to flush replies

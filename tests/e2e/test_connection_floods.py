@@ -6,22 +6,25 @@ checks; neither daemon dies. Their own limits (snm-dkim-milter's 1,024 and
 snm-policyd's 4,096 connections, the idle and request timeouts) bound what
 a flood holds; see their man pages.
 """
+import os
 import socket
 
 import pytest
+
+import snmtest
 
 USER1, P1 = "user1@example.com", "password1"
 USER2, P2 = "user2@example2.com", "password2"
 FLOOD = 1000
 
-# (socket, bytes each connection sends and then never completes)
+# (daemon, socket, bytes each connection sends and then never completes)
 TARGETS = {
-    "milter-idle": ("dkim-milter", b""),
-    "milter-half-packet": ("dkim-milter", b"\x00\x00\x00\x0dO\x00\x00"),
-    "policy-idle": ("policy", b""),
-    "policy-half-request": ("policy", b"request=smtpd_access_policy\nprotocol_state=RCPT\n"),
-    "socketmap-half-netstring": ("socketmap", b"40:domains exam"),
-    "auth-policy-half-request": ("auth_policy", b"POST /?command=allow HTTP/1.0\r\nContent-Le"),
+    "milter-idle": ("snm-dkim-milter", "dkim-milter", b""),
+    "milter-half-packet": ("snm-dkim-milter", "dkim-milter", b"\x00\x00\x00\x0dO\x00\x00"),
+    "policy-idle": ("snm-policyd", "policy", b""),
+    "policy-half-request": ("snm-policyd", "policy", b"request=smtpd_access_policy\nprotocol_state=RCPT\n"),
+    "socketmap-half-netstring": ("snm-policyd", "socketmap", b"40:domains exam"),
+    "auth-policy-half-request": ("snm-policyd", "auth_policy", b"POST /?command=allow HTTP/1.0\r\nContent-Le"),
 }
 
 
@@ -36,10 +39,14 @@ def connect(sandbox, name):
     return sock
 
 
+def open_descriptors(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_flood_of_stalled_connections_does_not_stop_mail(acceptance_sandbox, target):
     sandbox = acceptance_sandbox
-    name, stalled_bytes = TARGETS[target]
+    daemon, name, stalled_bytes = TARGETS[target]
     daemons = {k: v for k, v in sandbox.pids().items() if k in ("snm-dkim-milter", "snm-policyd")}
     flood = []
     try:
@@ -48,6 +55,9 @@ def test_a_flood_of_stalled_connections_does_not_stop_mail(acceptance_sandbox, t
             flood.append(sock)
             if stalled_bytes:
                 sock.sendall(stalled_bytes)
+        # The daemon holds them all (accepted, not queued in the kernel).
+        snmtest.wait_until(lambda: open_descriptors(daemons[daemon]) > FLOOD, timeout=30,
+                           what=f"{daemon} to accept {FLOOD} connections")
 
         subject = sandbox.submit(USER1, P1, [USER2], subject=f"flood-{target}-out")
         signed = sandbox.wait_for_mail(USER2, P2, subject)
