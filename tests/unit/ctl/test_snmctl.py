@@ -466,5 +466,63 @@ class EveryProgram(unittest.TestCase):
             self.assertEqual(snmctl(command, "--version").stdout, snmctl("--version").stdout)
 
 
+class SystemdUnits(unittest.TestCase):
+    """contrib/systemd's units start each daemon where the rendered Postfix
+    and Dovecot look for it, with options the daemon has, and restart it
+    when it dies."""
+
+    UNITS = {"snm-policyd": "snm-policyd.service", "snm-dkim-milter": "snm-dkim-milter.service"}
+
+    def exec_start(self, unit):
+        with open(os.path.join(SOURCE, "contrib", "systemd", unit)) as f:
+            text = f.read().replace("\\\n", " ")
+        self.assertIn("\nRestart=on-failure\n", text)
+        line = next(l for l in text.splitlines() if l.startswith("ExecStart="))
+        return line[len("ExecStart="):].split()
+
+    def test_units_start_the_daemons_with_options_they_have(self):
+        for name, unit in self.UNITS.items():
+            argv = self.exec_start(unit)
+            self.assertEqual(argv[0], "/usr/sbin/" + name)
+            program = next(p for p in PROGRAMS if os.path.basename(p) == name)
+            usage = subprocess.run([program, "--help"], capture_output=True, text=True).stdout
+            for option in (a for a in argv[1:] if a.startswith("--")):
+                self.assertIn(option, usage, f"{unit}: {option}")
+
+    def test_units_listen_where_the_rendered_config_points(self):
+        root = tempfile.mkdtemp(prefix="snmctl-test-")
+        try:
+            self.assertEqual(snmctl("apply", "-q", "-c", EXAMPLE, "--root", root).returncode, 0)
+            with open(os.path.join(root, "etc/snm/postfix/main.cf")) as f:
+                main_cf = f.read().replace(root, "")
+            with open(os.path.join(root, "etc/snm/dovecot/dovecot.conf")) as f:
+                dovecot = f.read()
+        finally:
+            shutil.rmtree(root)
+        sockets = [a for u in self.UNITS.values() for a in self.exec_start(u) if a.startswith(("unix:", "inet:"))]
+        for spec in sockets:
+            if spec.startswith("unix:"):
+                self.assertIn(spec, main_cf)
+            else:
+                self.assertIn("auth_policy_server_url = http://" + spec[len("inet:"):] + "/", dovecot)
+        self.assertEqual(len(sockets), 4)
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze is not installed")
+    def test_systemd_accepts_the_units(self):
+        work = tempfile.mkdtemp(prefix="snmctl-test-")
+        try:
+            for name, unit in self.UNITS.items():
+                program = next(p for p in PROGRAMS if os.path.basename(p) == name)
+                with open(os.path.join(SOURCE, "contrib", "systemd", unit)) as f:
+                    text = f.read().replace("/usr/sbin/" + name, program)
+                with open(os.path.join(work, unit), "w") as f:
+                    f.write(text)
+            units = [os.path.join(work, u) for u in self.UNITS.values()]
+            verify = subprocess.run(["systemd-analyze", "verify", "--man=no", *units], capture_output=True, text=True)
+            self.assertEqual(verify.returncode, 0, verify.stderr)
+        finally:
+            shutil.rmtree(work)
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
