@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "run_program.hpp"
 
@@ -31,61 +34,57 @@ std::vector<Requirement> requirements(const Config& config) {
     return needed;
 }
 
-}  // namespace
-
-PostfixFeatures parse_postconf_defaults(std::string_view output, const std::vector<std::string>& parameters) {
-    PostfixFeatures features;
+// The answer of `postconf -d mail_version NAME…`: a "name = value" line
+// ("name =" for an empty value) for each parameter Postfix knows, none for
+// the others (it warns about those on stderr, which run_program merges).
+struct Postconf {
+    std::string version;
     std::vector<std::string> known;
+};
+
+Postconf parse_postconf(std::string_view output) {
+    Postconf parsed;
     while (!output.empty()) {
         const auto end = output.find('\n');
         const std::string_view line = output.substr(0, end);
         output = end == std::string_view::npos ? std::string_view{} : output.substr(end + 1);
-        const auto equals = line.find(" = ");
-        const auto bare = line.size() >= 2 && line.substr(line.size() - 2) == " =";  // an empty default
-        if (equals == std::string_view::npos && !bare) continue;  // "postconf: warning: …"
-        const std::string name(line.substr(0, bare && equals == std::string_view::npos ? line.size() - 2 : equals));
-        if (name == "mail_version" && equals != std::string_view::npos)
-            features.version = std::string(line.substr(equals + 3));
-        known.push_back(name);
+        const auto equals = line.find(" =");
+        if (equals == std::string_view::npos || line.starts_with("postconf:")) continue;
+        const std::string_view name = line.substr(0, equals);
+        if (name == "mail_version" && line.size() > equals + 3) parsed.version = line.substr(equals + 3);
+        parsed.known.emplace_back(name);
     }
-    for (const auto& parameter : parameters)
-        if (std::find(known.begin(), known.end(), parameter) == known.end()) features.missing.push_back(parameter);
-    return features;
+    return parsed;
 }
 
-PostfixFeatureReport check_postfix_features(const Config& config) {
-    PostfixFeatureReport report;
+}  // namespace
+
+bool print_postfix_features(const Config& config) {
     const auto needed = requirements(config);
-    if (needed.empty()) return report;
-    std::vector<std::string> argv = {"postconf", "-d", "mail_version"}, parameters;
-    for (const auto& requirement : needed) parameters.push_back(requirement.parameter);
-    argv.insert(argv.end(), parameters.begin(), parameters.end());
+    if (needed.empty()) return true;
+    std::vector<std::string> argv = {"postconf", "-d", "mail_version"};
+    for (const auto& requirement : needed) argv.push_back(requirement.parameter);
     auto run = run_program(argv, "install postfix");
     if (!run || !run->succeeded) {
         const std::string why = run ? run->output.substr(0, run->output.find('\n')) : run.error().message;
         for (const auto& requirement : needed)
-            report.warnings.push_back(fmt::format(
-                "cannot ask Postfix whether it has {} ({}); {} needs Postfix {} or newer", requirement.parameter, why,
-                requirement.option, requirement.releases));
-        return report;
+            fmt::print(stderr, "{}: warning: cannot ask Postfix whether it has {} ({}); {} needs Postfix {} or newer\n",
+                       config.sourceFile, requirement.parameter, why, requirement.option, requirement.releases);
+        return true;
     }
-    const auto features = parse_postconf_defaults(run->output, parameters);
-    for (const auto& requirement : needed)
-        if (std::find(features.missing.begin(), features.missing.end(), requirement.parameter) !=
-            features.missing.end())
-            report.errors.push_back(fmt::format(
-                "this machine's Postfix {} has no {}: {}; upgrade Postfix to {} or newer, or set {} = false "
-                "to accept the risk",
-                features.version.empty() ? "(version unknown)" : features.version, requirement.parameter,
-                requirement.risk, requirement.releases, requirement.option));
-    return report;
-}
-
-bool print_postfix_features(const Config& config) {
-    const auto report = check_postfix_features(config);
-    for (const auto& warning : report.warnings) fmt::print(stderr, "{}: warning: {}\n", config.sourceFile, warning);
-    for (const auto& error : report.errors) fmt::print(stderr, "{}: error: {}\n", config.sourceFile, error);
-    return report.errors.empty();
+    const auto postconf = parse_postconf(run->output);
+    bool ok = true;
+    for (const auto& requirement : needed) {
+        if (std::find(postconf.known.begin(), postconf.known.end(), requirement.parameter) != postconf.known.end())
+            continue;
+        fmt::print(stderr,
+                   "{}: error: this machine's Postfix {} has no {}: {}; upgrade Postfix to {} or newer, or set {} = "
+                   "false to accept the risk\n",
+                   config.sourceFile, postconf.version.empty() ? "(version unknown)" : postconf.version,
+                   requirement.parameter, requirement.risk, requirement.releases, requirement.option);
+        ok = false;
+    }
+    return ok;
 }
 
 }  // namespace snm::ctl

@@ -4,33 +4,15 @@
 // setting with an "unused parameter" warning in its log.
 #pragma once
 
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "config.hpp"
 
 namespace snm::ctl {
 
-// The answer of `postconf -d mail_version NAME…`: the version and the
-// names it did not know (postconf prints no "NAME = value" line for those).
-struct PostfixFeatures {
-    std::string version;
-    std::vector<std::string> missing;
-};
-PostfixFeatures parse_postconf_defaults(std::string_view output, const std::vector<std::string>& parameters);
-
-// What `config` needs of Postfix and this Postfix lacks, as messages a
-// person can act on: `errors` refuse the configuration, `warnings` say
-// Postfix could not be asked (not installed on this machine).
-struct PostfixFeatureReport {
-    std::vector<std::string> errors;
-    std::vector<std::string> warnings;
-};
-PostfixFeatureReport check_postfix_features(const Config& config);
-
-// Prints the report to stderr, each line as "SOURCE: error: …" or
-// "SOURCE: warning: …" (SOURCE is config.sourceFile); false if it has errors.
+// Asks Postfix for what `config` needs and prints, to stderr, each
+// parameter it lacks as "SOURCE: error: …" (with the releases that have it
+// and the option that turns the need off) and, when Postfix cannot be asked
+// (not installed here), "SOURCE: warning: …"; SOURCE is config.sourceFile.
+// False if there was an error.
 bool print_postfix_features(const Config& config);
 
 }  // namespace snm::ctl
