@@ -72,7 +72,7 @@ bool bool_field(const nlohmann::json& body, const char* name, bool& out) {
 // they differ.
 bool authorized(std::string_view authorization, std::string_view key) {
     constexpr std::string_view kScheme = "Bearer ";
-    if (authorization.size() != kScheme.size() + key.size() || !ascii_iequals(authorization.substr(0, 7), kScheme))
+    if (authorization.size() != kScheme.size() + key.size() || !ascii_iequals(authorization.substr(0, kScheme.size()), kScheme))
         return false;
     unsigned char difference = 0;
     for (std::size_t i = 0; i < key.size(); ++i)

@@ -29,12 +29,13 @@ std::string inet_listener(const Deployment& d, const char* name, unsigned port, 
                        ssl ? "    ssl = yes\n" : "");
 }
 
+// The include holding the auth policy key (mode 0600: root only).
+std::string auth_policy_key_conf(const Deployment& d) { return d.dovecot_dir + "/auth-policy.conf"; }
+
 // loginThrottle: every login (IMAP, POP3, ManageSieve, and SMTP AUTH through
 // Postfix) is checked with snm-policyd before the password is, and reported
 // to it after. Only the login name, the client address and the protocol
 // are sent — no password, no password hash.
-std::string auth_policy_key_conf(const Deployment& d) { return d.dovecot_dir + "/auth-policy.conf"; }
-
 std::string auth_policy(const Config& c, const Deployment& d) {
     if (!c.loginThrottle.enable) return "";
     return fmt::format(R"(# Brute-force protection (loginThrottle): snm-policyd counts failed logins
