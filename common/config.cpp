@@ -54,6 +54,7 @@ const char* to_string(CertificateScheme s) {
     switch (s) {
     case CertificateScheme::Manual: return "manual";
     case CertificateScheme::SelfSigned: return "selfsigned";
+    case CertificateScheme::AcmeNginx: return "acme-nginx";
     case CertificateScheme::Acme: return "acme";
     }
     return "?";

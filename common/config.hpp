@@ -22,7 +22,10 @@ struct SourcePosition {
     std::uint32_t column = 0;
 };
 
-enum class CertificateScheme { Manual, SelfSigned, Acme };
+// SNM's certificateScheme: the administrator's files; one made on the spot;
+// one snm obtains and renews itself through ACME (http-01, port 80);
+// one another ACME client (certbot, lego) keeps, which snm deploys.
+enum class CertificateScheme { Manual, SelfSigned, AcmeNginx, Acme };
 enum class Canonicalization { Relaxed, Simple };
 enum class DkimAlgorithm { Rsa, Ed25519 };
 // What the milter answers when it cannot sign a message it should sign.
@@ -92,6 +95,10 @@ struct ClientRateLimits {
 struct Config {
     std::string sourceFile;  // path the model was loaded from
 
+    // SNM's mailserver.enable: false = a valid file that `snmctl apply`
+    // installs nothing from.
+    bool enable = true;
+
     std::string fqdn;
     std::vector<std::string> domains;
     std::vector<LoginAccount> loginAccounts;
@@ -106,8 +113,12 @@ struct Config {
     std::string certificateFile;       // manual
     std::string keyFile;               // manual
     std::string certificateDirectory;  // selfsigned; default <stateDirectory>/certs
-    std::string acmeEmail;             // acme: registration contact
-    std::string acmeServer;            // acme: directory URL (default: Let's Encrypt)
+    std::string acmeEmail;             // acme-nginx: registration contact
+    std::string acmeServer = "https://acme-v02.api.letsencrypt.org/directory";  // acme-nginx: directory URL
+    std::vector<std::string> certificateDomains;  // acme-nginx: names on the certificate beside fqdn
+    std::string acmeWebroot;           // acme-nginx: http-01 through this web server's root, not lego's listener
+    std::string acmeCertificateName;   // acme: the other client's name for it; default fqdn
+    std::string acmeCertificateDirectory = "/etc/letsencrypt/live";  // acme: <dir>/<name>/{fullchain,privkey}.pem
 
     bool enableImap = true;
     bool enableImapSsl = true;

@@ -16,6 +16,7 @@ namespace config_reading {
 // The order matters: see the file comment.
 const std::vector<Loader::Option>& Loader::options() {
     static const std::vector<Option> table = {
+        {"enable", &Loader::read_flag<&Config::enable>},
         {"fqdn", &Loader::read_fqdn},
         {"domains", &Loader::read_domains},
         {"stateDirectory", &Loader::read_state_directory},
@@ -32,6 +33,10 @@ const std::vector<Loader::Option>& Loader::options() {
         {"certificateDirectory", &Loader::read_certificate_directory},
         {"acmeEmail", &Loader::read_acme_email},
         {"acmeServer", &Loader::read_acme_server},
+        {"certificateDomains", &Loader::read_certificate_domains},
+        {"acmeWebroot", &Loader::read_acme_webroot},
+        {"acmeCertificateName", &Loader::read_acme_certificate_name},
+        {"acmeCertificateDirectory", &Loader::read_acme_certificate_directory},
         {"enableImap", &Loader::read_flag<&Config::enableImap>},
         {"enableImapSsl", &Loader::read_flag<&Config::enableImapSsl>},
         {"enablePop3", &Loader::read_flag<&Config::enablePop3>},
@@ -87,6 +92,7 @@ void Loader::load(const toml::table& root) {
 
     if (!dkim_key_directory_set_) config_.dkimKeyDirectory = config_.stateDirectory + "/dkim";
     if (!certificate_directory_set_) config_.certificateDirectory = config_.stateDirectory + "/certs";
+    if (config_.acmeCertificateName.empty()) config_.acmeCertificateName = config_.fqdn;
     for (auto& domain : config_.dkimDomains)
         for (auto& selector : domain.selectors)
             if (selector.keyFile.empty())
@@ -94,25 +100,36 @@ void Loader::load(const toml::table& root) {
     check_whole();
 }
 
+// SNM's names, and its old numbers with a warning naming the new spelling
+// (1 manual, 2 selfsigned, 3 acme-nginx, as SNM maps them).
 void Loader::read_certificate_scheme(const toml::node& node) {
+    static const std::array<std::pair<std::string_view, CertificateScheme>, 4> schemes = {{
+        {"manual", CertificateScheme::Manual},
+        {"selfsigned", CertificateScheme::SelfSigned},
+        {"acme-nginx", CertificateScheme::AcmeNginx},
+        {"acme", CertificateScheme::Acme},
+    }};
     if (auto number = node.as_integer()) {
-        static const char* names[] = {"", "manual", "selfsigned", "acme"};
         const auto n = number->get();
         if (n < 1 || n > 3) {
-            error(node, fmt::format("`certificateScheme` {} is not one of SNM's numbers 1, 2, 3; write \"manual\", \"selfsigned\" or \"acme\"", n));
+            error(node, fmt::format("`certificateScheme` {} is not one of SNM's numbers 1, 2, 3; write \"manual\", "
+                                    "\"selfsigned\", \"acme-nginx\" or \"acme\"", n));
             return;
         }
+        const auto& [name, scheme] = schemes[static_cast<std::size_t>(n - 1)];
         warning(position_of(node.source()),
-                fmt::format("`certificateScheme = {}` is deprecated (as in SNM); write `certificateScheme = \"{}\"`", n, names[n]));
-        config_.certificateScheme = n == 1 ? CertificateScheme::Manual : n == 2 ? CertificateScheme::SelfSigned : CertificateScheme::Acme;
+                fmt::format("`certificateScheme = {}` is deprecated (as in SNM); write `certificateScheme = \"{}\"`", n, name));
+        config_.certificateScheme = scheme;
         return;
     }
     auto name = string_value(node, "certificateScheme");
     if (!name) return;
-    if (*name == "manual") config_.certificateScheme = CertificateScheme::Manual;
-    else if (*name == "selfsigned") config_.certificateScheme = CertificateScheme::SelfSigned;
-    else if (*name == "acme" || *name == "acme-nginx") config_.certificateScheme = CertificateScheme::Acme;
-    else error(node, fmt::format("`certificateScheme` is `{}`; expected \"manual\", \"selfsigned\" or \"acme\"", *name));
+    for (const auto& [known, scheme] : schemes)
+        if (*name == known) {
+            config_.certificateScheme = scheme;
+            return;
+        }
+    error(node, fmt::format("`certificateScheme` is `{}`; expected \"manual\", \"selfsigned\", \"acme-nginx\" or \"acme\"", *name));
 }
 
 const std::vector<Loader::Field<Loader::MailboxEntry>>& Loader::mailbox_fields() {
@@ -162,8 +179,12 @@ void Loader::check_whole() {
     if (config_.certificateScheme == CertificateScheme::Manual &&
         (config_.certificateFile.empty() || config_.keyFile.empty()))
         error(SourcePosition{1, 1}, "certificateScheme \"manual\" needs `certificateFile` and `keyFile`");
-    if (config_.certificateScheme == CertificateScheme::Acme && config_.acmeEmail.empty())
-        warning(SourcePosition{1, 1}, "certificateScheme \"acme\" without `acmeEmail`: the ACME account has no contact address");
+    const bool obtains = config_.certificateScheme == CertificateScheme::AcmeNginx;
+    if (obtains && config_.acmeEmail.empty())
+        warning(SourcePosition{1, 1}, "certificateScheme \"acme-nginx\" without `acmeEmail`: the ACME account has no "
+                                      "contact address, and the CA cannot warn you before the certificate expires");
+    if (!obtains && !config_.certificateDomains.empty())
+        warning(SourcePosition{1, 1}, "`certificateDomains` is used only by certificateScheme \"acme-nginx\"");
     if (config_.stateDirectory == config_.mailDirectory)
         error(SourcePosition{1, 1}, "`stateDirectory` and `mailDirectory` must differ");
 }

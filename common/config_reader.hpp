@@ -265,6 +265,27 @@ private:
             config_.acmeServer = *s;
         }
     }
+    void read_certificate_domains(const toml::node& node) {
+        string_list(node, "certificateDomains", [&](std::string name, SourcePosition at) {
+            lower_in_place(name);
+            if (!is_valid_domain(name)) error(at, fmt::format("`certificateDomains` entry `{}` is not a host name", name));
+            else config_.certificateDomains.push_back(name);
+        });
+    }
+    void read_acme_webroot(const toml::node& node) {
+        if (auto p = absolute_path(node, "acmeWebroot")) config_.acmeWebroot = *p;
+    }
+    void read_acme_certificate_name(const toml::node& node) {
+        if (auto name = string_value(node, "acmeCertificateName")) {
+            if (name->empty() || name->find('/') != std::string::npos || name->starts_with('.'))
+                error(node, fmt::format("`acmeCertificateName` `{}` is not a certificate name (a file name, "
+                                        "e.g. the fqdn)", *name));
+            else config_.acmeCertificateName = *name;
+        }
+    }
+    void read_acme_certificate_directory(const toml::node& node) {
+        if (auto p = absolute_path(node, "acmeCertificateDirectory")) config_.acmeCertificateDirectory = *p;
+    }
     template <bool Config::*Field>
     void read_flag(const toml::node& node) {
         if (auto b = bool_value(node, current_option_)) config_.*Field = *b;

@@ -20,6 +20,11 @@ int run_apply(const Arguments& args) {
     if (auto status = options.parse(args)) return *status;
     const auto loaded = load_for_command(options, PostfixCheck::Require);
     if (!loaded.config) return loaded.exit_status;
+    if (!loaded.config->enable) {
+        fmt::print("{} has `enable = false` (SNM's mailserver.enable): snm is switched off; nothing was installed, "
+                   "and what an earlier apply installed is left as it was\n", loaded.config->sourceFile);
+        return kExitOk;
+    }
     const std::string root = options.value("--root").value_or("/");
     const Config config = rooted_at(*loaded.config, root);
     auto installed = install(config, system_deployment(root));

@@ -18,5 +18,6 @@ int run_passwd(const Arguments& args);
 int run_sandbox(const Arguments& args);
 int run_dkim(const Arguments& args);
 int run_dns(const Arguments& args);
+int run_cert(const Arguments& args);
 
 }  // namespace snm::ctl

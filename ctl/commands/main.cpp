@@ -29,6 +29,9 @@ const std::vector<Subcommand>& subcommands() {
                  "  dkim rotate -c FILE --domain D  new keys under new selectors, and the steps to switch to them",
          snm::ctl::run_dkim},
         {"dns", "dns -c FILE [--ipv4 A]        every DNS record to publish, as a zone-file snippet", snm::ctl::run_dns},
+        {"cert", "cert renew|status -c FILE [--root DIR | --sandbox DIR] [--force]   the TLS certificate: renew "
+                 "when due (ACME through lego), show it",
+         snm::ctl::run_cert},
     };
     return table;
 }

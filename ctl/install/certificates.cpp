@@ -2,6 +2,8 @@
 // owned by a unique_ptr with its free function.
 #include "certificates.hpp"
 
+#include "acme.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -10,6 +12,8 @@
 #include <openssl/err.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <ctime>
 #include <fmt/format.h>
 #include <memory>
@@ -121,54 +125,157 @@ Result<SelfSigned> make_self_signed(const std::string& fqdn) {
     return result;
 }
 
-// An existing self-signed pair that is still good for `fqdn`.
-bool usable_pair(const TlsPaths& paths, const std::string& fqdn) {
-    auto cert = read_certificate(paths.certificate);
-    auto key = read_key(paths.key);
-    if (!cert || !key) return false;
-    return X509_check_private_key(cert->get(), key->get()) == 1 && names_host(cert->get(), fqdn) &&
-           seconds_left(cert->get()) > kRenewBeforeDays * 86400L;
+void openssl_free(char* p) { OPENSSL_free(p); }
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A certificate chain and its key, checked: the key belongs to the first
+// certificate, which names every one of `names`.
+struct Pair {
+    std::string chain_pem;
+    std::string key_pem;
+    long seconds_left = 0;
+};
+
+Result<Pair> checked_pair(const std::string& certificate_path, const std::string& key_path,
+                          const std::vector<std::string>& names) {
+    auto cert = read_certificate(certificate_path);
+    if (!cert) return cert.error();
+    auto key = read_key(key_path);
+    if (!key) return key.error();
+    if (X509_check_private_key(cert->get(), key->get()) != 1)
+        return Error{fmt::format("key {} does not belong to certificate {}", key_path, certificate_path)};
+    for (const auto& name : names)
+        if (!names_host(cert->get(), name))
+            return Error{fmt::format("certificate {} is not valid for {}", certificate_path, name)};
+    Pair pair;
+    pair.seconds_left = seconds_left(cert->get());
+    pair.chain_pem = read_text(certificate_path);
+    // Only the key's own PEM block: the deployed key file carries the chain after it.
+    pair.key_pem = to_pem([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key->get(), nullptr, nullptr, 0, nullptr, nullptr); });
+    return pair;
+}
+
+bool fresh_enough(const Pair& pair, CertificateRefresh refresh) {
+    switch (refresh) {
+    case CertificateRefresh::Missing: return pair.seconds_left > 0;
+    case CertificateRefresh::Due: return pair.seconds_left > kRenewBeforeDays * 86400L;
+    case CertificateRefresh::Always: return false;
+    }
+    return false;
+}
+
+// Stages `pair` as the deployed one; the key file is the key followed by the chain.
+Status stage_pair(const Config& config, const Pair& pair, StagedFiles& staged) {
+    const auto paths = tls_paths(config);
+    if (auto made = make_directories(config.certificateDirectory, 0755); !made) return made;
+    if (auto s = staged.stage_content(paths.key, FileOwnership{0600, {}, {}}, pair.key_pem + pair.chain_pem); !s) return s;
+    return staged.stage_content(paths.certificate, FileOwnership{0644, {}, {}}, pair.chain_pem);
+}
+
+// A pair kept by someone else (lego's store, another ACME client), deployed
+// when it differs from the deployed one.
+Result<CertificateChange> deploy_if_new(const Config& config, const Pair& pair, const std::string& source,
+                                        bool always, StagedFiles& staged) {
+    const auto paths = tls_paths(config);
+    if (!always && read_text(paths.certificate) == pair.chain_pem && read_text(paths.key) == pair.key_pem + pair.chain_pem)
+        return CertificateChange{fmt::format("kept {} ({} days left)", paths.certificate, pair.seconds_left / 86400), false};
+    if (auto s = stage_pair(config, pair, staged); !s) return s.error();
+    return CertificateChange{fmt::format("deployed the certificate from {} ({} days left)", source, pair.seconds_left / 86400),
+                             true};
+}
+
+Result<CertificateChange> prepare_self_signed(const Config& config, CertificateRefresh refresh, StagedFiles& staged) {
+    const auto paths = tls_paths(config);
+    if (auto deployed = checked_pair(paths.certificate, paths.key, {config.fqdn}); deployed && fresh_enough(*deployed, refresh))
+        return CertificateChange{fmt::format("kept {}", paths.certificate), false};
+    auto made = make_self_signed(config.fqdn);
+    if (!made) return made.error();
+    if (auto s = stage_pair(config, Pair{made->certificate_pem, made->key_pem, kValidDays * 86400L}, staged); !s)
+        return s.error();
+    return CertificateChange{fmt::format("created a self-signed certificate for {}", config.fqdn), true};
+}
+
+Result<CertificateChange> prepare_from_lego(const Config& config, const Deployment& deployment,
+                                            CertificateRefresh refresh, StagedFiles& staged) {
+    const auto names = acme_certificate_names(config);
+    const auto lego = lego_files(config);
+    auto current = checked_pair(lego.certificate, lego.key, names);
+    if (!current || !fresh_enough(*current, refresh)) {
+        if (auto obtained = obtain_with_lego(config, deployment); !obtained) return obtained.error();
+        current = checked_pair(lego.certificate, lego.key, names);
+        if (!current) return Error{fmt::format("lego reported success, but: {}", current.error().message)};
+    }
+    return deploy_if_new(config, *current, lego.certificate, false, staged);
+}
+
+Result<CertificateChange> prepare_from_other_client(const Config& config, CertificateRefresh refresh, StagedFiles& staged) {
+    const std::string dir = config.acmeCertificateDirectory + "/" + config.acmeCertificateName;
+    auto pair = checked_pair(dir + "/fullchain.pem", dir + "/privkey.pem", {config.fqdn});
+    if (!pair)
+        return Error{fmt::format("certificateScheme \"acme\": {} (the ACME client that keeps certificate `{}` must "
+                                 "write fullchain.pem and privkey.pem into {})",
+                                 pair.error().message, config.acmeCertificateName, dir)};
+    if (pair->seconds_left <= 0)
+        return Error{fmt::format("{}/fullchain.pem has expired: the ACME client keeping it did not renew it", dir)};
+    return deploy_if_new(config, *pair, dir, refresh == CertificateRefresh::Always, staged);
 }
 
 }  // namespace
 
 TlsPaths tls_paths(const Config& c) {
-    if (c.certificateScheme == CertificateScheme::Manual) return {c.certificateFile, c.keyFile};
-    return {fmt::format("{}/cert-{}.pem", c.certificateDirectory, c.fqdn),
-            fmt::format("{}/key-{}.pem", c.certificateDirectory, c.fqdn)};
+    if (c.certificateScheme == CertificateScheme::Manual)
+        return {c.certificateFile, c.keyFile, fmt::format("{}, {}", c.keyFile, c.certificateFile)};
+    const std::string key = fmt::format("{}/key-{}.pem", c.certificateDirectory, c.fqdn);
+    return {fmt::format("{}/cert-{}.pem", c.certificateDirectory, c.fqdn), key, key};
 }
 
-Result<std::string> prepare_certificate(const Config& config, StagedFiles& staged) {
-    const auto paths = tls_paths(config);
+Result<CertificateChange> prepare_certificate(const Config& config, const Deployment& deployment,
+                                              CertificateRefresh refresh, StagedFiles& staged) {
     switch (config.certificateScheme) {
     case CertificateScheme::Manual: {
-        auto cert = read_certificate(paths.certificate);
-        if (!cert) return cert.error();
-        auto key = read_key(paths.key);
-        if (!key) return key.error();
-        if (X509_check_private_key(cert->get(), key->get()) != 1)
-            return Error{fmt::format("keyFile {} does not belong to certificateFile {}", paths.key, paths.certificate)};
-        if (seconds_left(cert->get()) <= 0)
-            return Error{fmt::format("certificateFile {} has expired; renew it", paths.certificate)};
-        if (!names_host(cert->get(), config.fqdn))
-            return Error{fmt::format("certificateFile {} is not valid for fqdn {}", paths.certificate, config.fqdn)};
-        return std::string(fmt::format("checked {}", paths.certificate));
-    }
-    case CertificateScheme::SelfSigned: {
-        if (usable_pair(paths, config.fqdn)) return std::string(fmt::format("kept {}", paths.certificate));
-        if (auto made = make_directories(config.certificateDirectory, 0755); !made) return made.error();
-        auto pair = make_self_signed(config.fqdn);
+        const auto paths = tls_paths(config);
+        auto pair = checked_pair(paths.certificate, paths.key, {config.fqdn});
         if (!pair) return pair.error();
-        if (auto s = staged.stage_content(paths.key, FileOwnership{0600, {}, {}}, pair->key_pem); !s) return s.error();
-        if (auto s = staged.stage_content(paths.certificate, FileOwnership{0644, {}, {}}, pair->certificate_pem); !s)
-            return s.error();
-        return std::string(fmt::format("created a self-signed certificate for {}", config.fqdn));
+        if (pair->seconds_left <= 0)
+            return Error{fmt::format("certificateFile {} has expired; renew it", paths.certificate)};
+        return CertificateChange{fmt::format("checked {}", paths.certificate), false};
     }
-    case CertificateScheme::Acme:
-        return Error{"certificateScheme \"acme\" is not supported by this snm version yet; use \"manual\" with "
-                     "certificates from your ACME client (certbot, lego), or \"selfsigned\""};
+    case CertificateScheme::SelfSigned: return prepare_self_signed(config, refresh, staged);
+    case CertificateScheme::AcmeNginx: return prepare_from_lego(config, deployment, refresh, staged);
+    case CertificateScheme::Acme: return prepare_from_other_client(config, refresh, staged);
     }
     return Error{"unknown certificate scheme"};
+}
+
+Result<CertificateSummary> summarize_certificate(const std::string& path) {
+    auto cert = read_certificate(path);
+    if (!cert) return cert.error();
+    CertificateSummary summary;
+    const auto name_text = [](const X509_NAME* name) {
+        return to_pem([&](BIO* b) { return X509_NAME_print_ex(b, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0 ? 1 : 0; });
+    };
+    summary.subject = name_text(X509_get_subject_name(cert->get()));
+    summary.issuer = name_text(X509_get_issuer_name(cert->get()));
+    summary.not_after = to_pem([&](BIO* b) { return ASN1_TIME_print(b, X509_get0_notAfter(cert->get())); });
+    summary.seconds_left = seconds_left(cert->get());
+    std::unique_ptr<BIGNUM, Deleter<BN_free>> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->get()), nullptr));
+    if (serial) {
+        std::unique_ptr<char, Deleter<openssl_free>> hex(BN_bn2hex(serial.get()));
+        if (hex) summary.serial = hex.get();
+    }
+    using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+    Names names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert->get(), NID_subject_alt_name, nullptr, nullptr)));
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+        if (name->type != GEN_DNS) continue;
+        const auto* text = ASN1_STRING_get0_data(name->d.dNSName);
+        summary.names.emplace_back(reinterpret_cast<const char*>(text), static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
+    }
+    return summary;
 }
 
 }  // namespace snm::ctl

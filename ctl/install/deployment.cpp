@@ -35,7 +35,8 @@ Deployment sandbox_deployment(const std::string& directory, unsigned port_base) 
     d.sandbox = true;
     d.listen_address = "127.0.0.1";
     d.ports = Ports{port_base + 25,  port_base + 587, port_base + 465, port_base + 143, port_base + 993,
-                    port_base + 110, port_base + 995, port_base + 4190, port_base + 26, port_base + 27};
+                    port_base + 110, port_base + 995, port_base + 4190, port_base + 26, port_base + 27,
+                    port_base + 80};
     d.log_dir = d.root + "/log";
     d.sink_dir = d.root + "/sink";
     d.redis_server = d.run_dir + "/redis.sock";

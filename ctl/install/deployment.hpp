@@ -25,6 +25,8 @@ struct Ports {
     // snm-policyd's Dovecot auth policy listener, on loopback: Dovecot's
     // HTTP client speaks TCP only.
     unsigned auth_policy = 10029;
+    // lego's own http-01 listener (certificateScheme "acme-nginx" without acmeWebroot).
+    unsigned http = 80;
 };
 
 struct Deployment {

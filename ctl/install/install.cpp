@@ -68,9 +68,9 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     for (const auto& key : *keys)
         report.push_back(fmt::format("generated DKIM key {}; publish: {}", key.key_file, key.zone_record));
 
-    auto certificate = prepare_certificate(config, staged);
+    auto certificate = prepare_certificate(config, deployment, CertificateRefresh::Missing, staged);
     if (!certificate) return certificate.error();
-    report.push_back(*certificate);
+    report.push_back(certificate->report);
 
     auto password = controller_password(config, staged);
     if (!password) return password.error();

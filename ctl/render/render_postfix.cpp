@@ -100,7 +100,7 @@ in_flow_delay = 0
     const auto tls = tls_paths(c);
     out += fmt::format(R"(
 # TLS: offered on port 25, required on submission (see master.cf).
-smtpd_tls_chain_files = {key}, {cert}
+smtpd_tls_chain_files = {chain}
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_tls_mandatory_protocols = >=TLSv1.2
@@ -161,7 +161,7 @@ smtpd_recipient_restrictions =
     $snm_recipient_policy,
     check_policy_service unix:{quota}
 )",
-                       fmt::arg("key", tls.key), fmt::arg("cert", tls.certificate),
+                       fmt::arg("chain", tls.postfix_chain_files),
                        fmt::arg("domains", socketmap(d, "domains")), fmt::arg("mailboxes", socketmap(d, "mailboxes")),
                        fmt::arg("aliases", socketmap(d, "aliases")),
                        fmt::arg("lmtp", d.lmtp_socket()), fmt::arg("sasl", d.sasl_socket()),

@@ -44,6 +44,7 @@
 #include "sieve_setup.hpp"
 #include "socket_spec.hpp"
 #include "staged_files.hpp"
+#include "sandbox.hpp"
 #include "supervisor.hpp"
 
 namespace snm::ctl {
@@ -379,25 +380,14 @@ void print_connection_help(const Config& c, const Deployment& d) {
     fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
 }
 
-// The configuration `up` and `apply` install: the file of -c, with
-// self-signed certificates (no ACME on loopback) and every path under the
-// sandbox directory.
-CommandConfig sandbox_config(const OptionParser& options, const std::string& dir) {
-    auto loaded = load_for_command(options, PostfixCheck::Require);
-    if (!loaded.config) return loaded;
-    if (loaded.config->certificateScheme != CertificateScheme::SelfSigned) {
-        fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"\n",
-                   to_string(loaded.config->certificateScheme));
-        loaded.config->certificateScheme = CertificateScheme::SelfSigned;
-    }
-    loaded.config = rooted_at(std::move(*loaded.config), dir);
-    return loaded;
-}
+}  // namespace
 
 std::string absolute_directory(const std::string& dir) {
     std::error_code ec;
     return fs::absolute(dir, ec).lexically_normal().string();
 }
+
+namespace {
 
 // The sandbox's deployment; clamd uses the system's ClamAV database when
 // there is one (freshclam cannot download here); rspamd's compiled
@@ -477,12 +467,12 @@ int sandbox_apply(const OptionParser& options) {
     const std::string dir = absolute_directory(*options.value("--dir"));
     const auto sandboxed = sandbox_config(options, dir);
     if (!sandboxed.config) return sandboxed.exit_status;
-    unsigned port_base = 0;
-    if (!(std::ifstream(port_base_file(dir)) >> port_base)) {
+    const auto deployment = running_sandbox_deployment(dir);
+    if (!deployment) {
         fmt::print(stderr, "snmctl sandbox apply: no sandbox in {} (run `snmctl sandbox up` first)\n", dir);
         return kExitFailure;
     }
-    auto installed = install(*sandboxed.config, sandbox_deployment_for(dir, port_base));
+    auto installed = install(*sandboxed.config, *deployment);
     if (!installed) {
         fmt::print(stderr, "snmctl sandbox apply: {}; nothing was changed\n", installed.error().message);
         return kExitFailure;
@@ -501,6 +491,32 @@ int sandbox_down(const OptionParser& options) {
 }
 
 }  // namespace
+
+CommandConfig sandbox_config(const OptionParser& options, const std::string& dir) {
+    auto loaded = load_for_command(options, PostfixCheck::Require);
+    if (!loaded.config) return loaded;
+    if (!loaded.config->enable) {
+        fmt::print(stderr, "snmctl sandbox: {} has `enable = false`: there is no mail server to run\n",
+                   loaded.config->sourceFile);
+        return {std::nullopt, kExitFailure};
+    }
+    // Only a CA of one's own can reach a server on loopback: Let's Encrypt cannot.
+    const auto scheme = loaded.config->certificateScheme;
+    const bool private_acme = scheme == CertificateScheme::AcmeNginx && loaded.config->acmeServer != Config{}.acmeServer;
+    if (scheme == CertificateScheme::Manual || (scheme == CertificateScheme::AcmeNginx && !private_acme)) {
+        fmt::print(stderr, "snmctl sandbox: using a self-signed certificate instead of certificateScheme \"{}\"{}\n",
+                   to_string(scheme), scheme == CertificateScheme::Manual ? "" : " (set acmeServer to a private ACME CA to use it)");
+        loaded.config->certificateScheme = CertificateScheme::SelfSigned;
+    }
+    loaded.config = rooted_at(std::move(*loaded.config), dir);
+    return loaded;
+}
+
+std::optional<Deployment> running_sandbox_deployment(const std::string& dir) {
+    unsigned port_base = 0;
+    if (!(std::ifstream(port_base_file(dir)) >> port_base)) return std::nullopt;
+    return sandbox_deployment_for(dir, port_base);
+}
 
 int run_sandbox(const Arguments& args) {
     OptionParser options({.name = "snmctl sandbox",

@@ -53,13 +53,16 @@ TEST(ConfigLoader, GoldenSeedReadmeExampleIsValid) {
     ASSERT_EQ(config.loginAccounts.size(), 2u);
     EXPECT_EQ(config.loginAccounts[0].catchAll, (std::vector<std::string>{"example.com", "example2.com"}));
     EXPECT_EQ(config.extraVirtualAliases.at("abuse@example.com"), (std::vector<std::string>{"user1@example.com"}));
-    EXPECT_EQ(config.certificateScheme, CertificateScheme::Acme);
+    EXPECT_TRUE(config.enable);
+    EXPECT_EQ(config.certificateScheme, CertificateScheme::AcmeNginx);
+    EXPECT_EQ(config.acmeServer, "https://acme-v02.api.letsencrypt.org/directory");
+    EXPECT_EQ(config.acmeCertificateName, "mail.example.com");
     EXPECT_TRUE(config.enablePop3);
     // The numeric scheme is a deprecation warning, with its position; the
     // example has no acmeEmail, also a warning. Nothing else.
     ASSERT_EQ(loaded.diagnostics.size(), 2u);
     for (const auto& d : loaded.diagnostics) EXPECT_EQ(d.severity, Severity::Warning) << d.format();
-    EXPECT_THAT(loaded.diagnostics[0].format(), HasSubstr(":9:21: warning: `certificateScheme = 3` is deprecated"));
+    EXPECT_THAT(loaded.diagnostics[0].format(), HasSubstr(":12:21: warning: `certificateScheme = 3` is deprecated (as in SNM); write `certificateScheme = \"acme-nginx\"`"));
     EXPECT_THAT(loaded.diagnostics[1].format(), HasSubstr("without `acmeEmail`"));
 }
 
@@ -214,6 +217,46 @@ TEST(ConfigLoader, AcceptsNamedAndNumericCertificateSchemes) {
     EXPECT_EQ(numeric.diagnostics.at(0).severity, Severity::Warning);
     EXPECT_THAT(only_error(base() + "certificateScheme = 4\n"), HasSubstr("is not one of SNM's numbers 1, 2, 3"));
     EXPECT_THAT(only_error(base() + "certificateScheme = \"manual\"\n"), HasSubstr("needs `certificateFile` and `keyFile`"));
+    EXPECT_THAT(only_error(base() + "certificateScheme = \"letsencrypt\"\n"),
+                HasSubstr("expected \"manual\", \"selfsigned\", \"acme-nginx\" or \"acme\""));
+    auto one = load(base() + "certificateScheme = 1\ncertificateFile = \"/c.pem\"\nkeyFile = \"/k.pem\"\n");
+    ASSERT_TRUE(one.config);
+    EXPECT_EQ(one.config->certificateScheme, CertificateScheme::Manual);
+    EXPECT_THAT(one.diagnostics.at(0).format(), HasSubstr("write `certificateScheme = \"manual\"`"));
+}
+
+TEST(ConfigLoader, ReadsTheAcmeOptions) {
+    auto obtained = load(base() +
+                         "certificateScheme = \"acme-nginx\"\n"
+                         "acmeEmail = \"hostmaster@example.com\"\n"
+                         "acmeServer = \"https://ca.example.com/dir\"\n"
+                         "certificateDomains = [\"IMAP.example.com\", \"smtp.example.com\"]\n"
+                         "acmeWebroot = \"/var/www/acme\"\n");
+    ASSERT_TRUE(obtained.config);
+    EXPECT_TRUE(obtained.diagnostics.empty());
+    EXPECT_EQ(obtained.config->certificateScheme, CertificateScheme::AcmeNginx);
+    EXPECT_EQ(obtained.config->acmeServer, "https://ca.example.com/dir");
+    EXPECT_EQ(obtained.config->certificateDomains, (std::vector<std::string>{"imap.example.com", "smtp.example.com"}));
+    EXPECT_EQ(obtained.config->acmeWebroot, "/var/www/acme");
+
+    auto kept = load(base() + "certificateScheme = \"acme\"\nacmeCertificateName = \"example.com\"\n"
+                              "acmeCertificateDirectory = \"/var/lib/acme\"\n");
+    ASSERT_TRUE(kept.config);
+    EXPECT_EQ(kept.config->acmeCertificateName, "example.com");
+    EXPECT_EQ(kept.config->acmeCertificateDirectory, "/var/lib/acme");
+
+    EXPECT_THAT(only_error(base() + "acmeCertificateName = \"../etc\"\n"), HasSubstr("is not a certificate name"));
+    EXPECT_THAT(only_error(base() + "certificateDomains = [\"bad name\"]\n"), HasSubstr("is not a host name"));
+    EXPECT_THAT(only_error(base() + "acmeWebroot = \"www\"\n"), HasSubstr("acmeWebroot"));
+    auto unused = load(base() + "certificateDomains = [\"imap.example.com\"]\n");
+    ASSERT_TRUE(unused.config);
+    EXPECT_THAT(unused.diagnostics.at(0).format(), HasSubstr("used only by certificateScheme \"acme-nginx\""));
+}
+
+TEST(ConfigLoader, ReadsTheModuleSwitch) {
+    EXPECT_TRUE(load(base()).config->enable);
+    EXPECT_FALSE(load(base() + "enable = false\n").config->enable);
+    EXPECT_THAT(only_error(base() + "enable = \"no\"\n"), HasSubstr("`enable`"));
 }
 
 TEST(ConfigLoader, ReadsPerDomainDkimSelectors) {
