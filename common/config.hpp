@@ -113,7 +113,7 @@ struct Config {
     std::string certificateFile;       // manual
     std::string keyFile;               // manual
     std::string certificateDirectory;  // selfsigned; default <stateDirectory>/certs
-    std::string acmeEmail;             // acme-nginx: registration contact
+    std::string acmeEmail;             // acme-nginx: registration contact; default postmaster@<first domain>
     std::string acmeServer = "https://acme-v02.api.letsencrypt.org/directory";  // acme-nginx: directory URL
     std::vector<std::string> certificateDomains;  // acme-nginx: names on the certificate beside fqdn
     std::string acmeWebroot;           // acme-nginx: http-01 through this web server's root, not lego's listener

@@ -93,6 +93,8 @@ void Loader::load(const toml::table& root) {
     if (!dkim_key_directory_set_) config_.dkimKeyDirectory = config_.stateDirectory + "/dkim";
     if (!certificate_directory_set_) config_.certificateDirectory = config_.stateDirectory + "/certs";
     if (config_.acmeCertificateName.empty()) config_.acmeCertificateName = config_.fqdn;
+    // lego registers an account only with a contact; RFC 5321 makes postmaster one.
+    if (config_.acmeEmail.empty() && !config_.domains.empty()) config_.acmeEmail = "postmaster@" + config_.domains.front();
     for (auto& domain : config_.dkimDomains)
         for (auto& selector : domain.selectors)
             if (selector.keyFile.empty())
@@ -179,11 +181,7 @@ void Loader::check_whole() {
     if (config_.certificateScheme == CertificateScheme::Manual &&
         (config_.certificateFile.empty() || config_.keyFile.empty()))
         error(SourcePosition{1, 1}, "certificateScheme \"manual\" needs `certificateFile` and `keyFile`");
-    const bool obtains = config_.certificateScheme == CertificateScheme::AcmeNginx;
-    if (obtains && config_.acmeEmail.empty())
-        warning(SourcePosition{1, 1}, "certificateScheme \"acme-nginx\" without `acmeEmail`: the ACME account has no "
-                                      "contact address, and the CA cannot warn you before the certificate expires");
-    if (!obtains && !config_.certificateDomains.empty())
+    if (config_.certificateScheme != CertificateScheme::AcmeNginx && !config_.certificateDomains.empty())
         warning(SourcePosition{1, 1}, "`certificateDomains` is used only by certificateScheme \"acme-nginx\"");
     if (config_.stateDirectory == config_.mailDirectory)
         error(SourcePosition{1, 1}, "`stateDirectory` and `mailDirectory` must differ");

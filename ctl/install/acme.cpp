@@ -40,8 +40,7 @@ LegoFiles lego_files(const Config& config) {
 Status obtain_with_lego(const Config& config, const Deployment& deployment) {
     if (auto made = make_directories(lego_store(config), 0700); !made) return made;
     std::vector<std::string> argv = {"lego", "--path", lego_store(config), "--server", config.acmeServer,
-                                     "--accept-tos", "--key-type", kKeyType};
-    if (!config.acmeEmail.empty()) argv.insert(argv.end(), {"--email", config.acmeEmail});
+                                     "--accept-tos", "--email", config.acmeEmail, "--key-type", kKeyType};
     for (const auto& name : acme_certificate_names(config)) argv.insert(argv.end(), {"--domains", name});
     argv.push_back("--http");
     if (!config.acmeWebroot.empty())

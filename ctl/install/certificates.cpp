@@ -133,24 +133,31 @@ std::string read_text(const std::string& path) {
 }
 
 // A certificate chain and its key, checked: the key belongs to the first
-// certificate, which names every one of `names`.
+// certificate, which names every one of `names` (the fqdn first).
 struct Pair {
     std::string chain_pem;
     std::string key_pem;
     long seconds_left = 0;
 };
 
+// How errors name the two files: by their options for manual, else plainly.
+struct PairLabels {
+    const char* certificate = "certificate";
+    const char* key = "key";
+};
+
 Result<Pair> checked_pair(const std::string& certificate_path, const std::string& key_path,
-                          const std::vector<std::string>& names) {
+                          const std::vector<std::string>& names, PairLabels labels = {}) {
     auto cert = read_certificate(certificate_path);
     if (!cert) return cert.error();
     auto key = read_key(key_path);
     if (!key) return key.error();
     if (X509_check_private_key(cert->get(), key->get()) != 1)
-        return Error{fmt::format("key {} does not belong to certificate {}", key_path, certificate_path)};
-    for (const auto& name : names)
-        if (!names_host(cert->get(), name))
-            return Error{fmt::format("certificate {} is not valid for {}", certificate_path, name)};
+        return Error{fmt::format("{} {} does not belong to {} {}", labels.key, key_path, labels.certificate, certificate_path)};
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (!names_host(cert->get(), names[i]))
+            return Error{fmt::format("{} {} is not valid for {} {}", labels.certificate, certificate_path,
+                                     i == 0 ? "fqdn" : "certificateDomains entry", names[i])};
     Pair pair;
     pair.seconds_left = seconds_left(cert->get());
     pair.chain_pem = read_text(certificate_path);
@@ -238,7 +245,7 @@ Result<CertificateChange> prepare_certificate(const Config& config, const Deploy
     switch (config.certificateScheme) {
     case CertificateScheme::Manual: {
         const auto paths = tls_paths(config);
-        auto pair = checked_pair(paths.certificate, paths.key, {config.fqdn});
+        auto pair = checked_pair(paths.certificate, paths.key, {config.fqdn}, PairLabels{"certificateFile", "keyFile"});
         if (!pair) return pair.error();
         if (pair->seconds_left <= 0)
             return Error{fmt::format("certificateFile {} has expired; renew it", paths.certificate)};

@@ -25,7 +25,8 @@ from rspamd_support import test_cache_dir
 
 # Offsets of the sandbox's listeners from its port base (DESIGN.md).
 PORT_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
-                "pop3": 110, "pop3s": 995, "managesieve": 4190, "sink": 26, "auth_policy": 27}
+                "pop3": 110, "pop3s": 995, "managesieve": 4190, "sink": 26, "auth_policy": 27,
+                "http": 80}
 
 # A sink dump untouched this long is complete.
 SINK_SETTLE_SECONDS = 0.3
@@ -40,11 +41,13 @@ def client_tls():
 
 
 class Sandbox:
-    def __init__(self, config, keep_dir=False):
+    def __init__(self, config, keep_dir=False, port_base=None):
+        """`port_base`: one from free_port_base(PORT_OFFSETS), when a test
+        must know the ports before the sandbox starts (ACME's http-01)."""
         self.config = Path(config)
         self.keep_dir = keep_dir
         self.dir = None
-        self.port_base = None
+        self.port_base = port_base
 
     # --- lifecycle ---------------------------------------------------------
     def __enter__(self):
@@ -56,7 +59,7 @@ class Sandbox:
 
     def up(self):
         self.dir = Path(tempfile.mkdtemp(prefix="snm-sandbox-"))
-        self.port_base = snmtest.free_port_base(list(PORT_OFFSETS.values()))
+        self.port_base = self.port_base or free_port_base()
         # Sandboxes share rspamd's compiled hyperscan patterns between runs.
         result = snmtest.snmctl("sandbox", "up", "-c", self.config, "--dir", self.dir,
                                 "--port-base", str(self.port_base), "--cache-dir", test_cache_dir("sandbox"),
@@ -212,6 +215,11 @@ class Sandbox:
     def wait_for_sink(self, predicate, timeout=20.0):
         return snmtest.wait_until(lambda: next((m for m in self.sink_messages() if predicate(m)), None),
                                   timeout=timeout, what="a message at the capture sink")
+
+
+def free_port_base():
+    """A port base with every sandbox listener free."""
+    return snmtest.free_port_base(list(PORT_OFFSETS.values()))
 
 
 def processes_inside(directory):
