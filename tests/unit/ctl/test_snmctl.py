@@ -108,6 +108,38 @@ class Check(unittest.TestCase):
         self.assertIn("nothing was changed", apply.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "root")))
 
+    def test_enable_false_is_valid_and_installs_nothing(self):
+        with open(SEED) as f:
+            off = self.write(f.read().replace("enable = true", "enable = false"))
+        self.assertEqual(snmctl("check", "-c", off).returncode, 0)
+        root = os.path.join(self.dir, "root")
+        apply = snmctl("apply", "-c", off, "--root", root)
+        self.assertEqual(apply.returncode, 0, apply.stderr)
+        self.assertIn("has `enable = false` (SNM's mailserver.enable): snm is switched off; nothing was installed",
+                      apply.stdout)
+        self.assertFalse(os.path.exists(root))
+        sandbox = snmctl("sandbox", "up", "-c", off, "--dir", os.path.join(self.dir, "sb"), "--port-base", "30000")
+        self.assertEqual(sandbox.returncode, 1)
+        self.assertIn("has `enable = false`: there is no mail server to run", sandbox.stderr)
+
+    def test_cert_reports_what_it_cannot_do(self):
+        root = os.path.join(self.dir, "root")
+        status = snmctl("cert", "status", "-c", EXAMPLE, "--root", root)
+        self.assertEqual(status.returncode, 1)
+        self.assertIn("snmctl cert status: cannot read certificate " + root + "/var/lib/snm/certs/cert-mail.example.com.pem",
+                      status.stderr)
+        self.assertEqual(snmctl("cert", "renew", "-c", EXAMPLE, "--root", root, "--sandbox", root).returncode, 2)
+        self.assertEqual(snmctl("cert", "status", "-c", EXAMPLE, "--force").returncode, 2)
+        self.assertIn("expected `renew` or `status`, not `list`", snmctl("cert", "list", "-c", EXAMPLE).stderr)
+        renewed = snmctl("cert", "renew", "-c", EXAMPLE, "--root", root)
+        self.assertEqual(renewed.returncode, 0, renewed.stderr)
+        self.assertIn("created a self-signed certificate for mail.example.com", renewed.stdout)
+        self.assertIn("Postfix is not running: it reads the new certificate when it starts", renewed.stdout)
+        status = snmctl("cert", "status", "-c", EXAMPLE, "--root", root)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertIn("names      mail.example.com", status.stdout)
+        self.assertIn("scheme     selfsigned", status.stdout)
+
     def test_no_postfix_on_this_machine_is_a_warning(self):
         empty = os.path.join(self.dir, "empty")
         os.mkdir(empty)
@@ -119,7 +151,9 @@ class Check(unittest.TestCase):
     def test_every_command_reading_the_file_reports_it_alike(self):
         path = self.write('fqdn = "mail.example.com"\ndomains = ["example.com"]\nenableImap = "yes"\n')
         commands = (["check"], ["apply", "--root", os.path.join(self.dir, "root")], ["dns"], ["dkim", "list"],
-                    ["sandbox", "apply", "--dir", os.path.join(self.dir, "sandbox")])
+                    ["sandbox", "apply", "--dir", os.path.join(self.dir, "sandbox")],
+                    ["cert", "status", "--root", os.path.join(self.dir, "root")],
+                    ["cert", "renew", "--root", os.path.join(self.dir, "root")])
         for command in commands:
             result = snmctl(*command, "-c", path)
             self.assertEqual(result.returncode, 1, (command, result.stderr))
@@ -517,11 +551,31 @@ class SystemdUnits(unittest.TestCase):
                     text = f.read().replace("/usr/sbin/" + name, program)
                 with open(os.path.join(work, unit), "w") as f:
                     f.write(text)
-            units = [os.path.join(work, u) for u in self.UNITS.values()]
+            for unit in ("snm-cert-renew.service", "snm-cert-renew.timer"):
+                with open(os.path.join(SOURCE, "contrib", "systemd", unit)) as f:
+                    text = f.read().replace("/usr/bin/snmctl", SNMCTL)
+                with open(os.path.join(work, unit), "w") as f:
+                    f.write(text)
+            units = [os.path.join(work, u) for u in [*self.UNITS.values(), "snm-cert-renew.timer"]]
             verify = subprocess.run(["systemd-analyze", "verify", "--man=no", *units], capture_output=True, text=True)
             self.assertEqual(verify.returncode, 0, verify.stderr)
         finally:
             shutil.rmtree(work)
+
+    def test_the_renewal_timer_runs_snmctl_cert_renew_twice_a_day(self):
+        with open(os.path.join(SOURCE, "contrib", "systemd", "snm-cert-renew.service")) as f:
+            service = f.read()
+        self.assertIn("\nType=oneshot\n", service)
+        self.assertIn("\nExecStart=/usr/bin/snmctl cert renew -c /etc/snm/snm.toml\n", service)
+        with open(os.path.join(SOURCE, "contrib", "systemd", "snm-cert-renew.timer")) as f:
+            timer = f.read()
+        for line in ("OnCalendar=*-*-* 00,12:00:00", "RandomizedDelaySec=43200", "Persistent=true"):
+            self.assertIn("\n" + line + "\n", timer)
+        if shutil.which("systemd-analyze"):
+            calendar = subprocess.run(["systemd-analyze", "calendar", "--iterations=2", "*-*-* 00,12:00:00"],
+                                      capture_output=True, text=True)
+            self.assertEqual(calendar.returncode, 0, calendar.stderr)
+            self.assertRegex(calendar.stdout, r"Next elapse: .* (00|12):00:00")
 
 
 if __name__ == "__main__":
