@@ -4,8 +4,9 @@
 //
 // `up` renders the configuration into DIR (as `snmctl apply --root DIR`
 // would, with loopback listeners on N+25, N+587, N+465, N+143, N+993, N+110,
-// N+995, N+4190 and the auth policy service on N+27, no DNS, logs in
-// DIR/log) and hands real Postfix, Dovecot, rspamd, Redis (clamd with
+// N+995, N+4190, the auth policy service on N+27 and lego's http-01
+// listener on N+80, no DNS, logs in DIR/log; a self-signed certificate
+// unless an ACME scheme names a private CA) and hands real Postfix, Dovecot, rspamd, Redis (clamd with
 // virusScanning) and the snm daemons to a supervisor (supervisor.hpp) that
 // restarts the ones that die. Mail for other domains is relayed to a capture
 // sink (Postfix's smtp-sink on N+26) that writes each message into DIR/sink.
