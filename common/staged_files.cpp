@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 namespace snm {
 
@@ -113,6 +115,14 @@ Status make_directories(const std::string& path, mode_t mode) {
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return Error{fmt::format("{} is not a directory", path)};
     return success();
+}
+
+Result<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{fmt::format("cannot read {}: {}", path, std::strerror(errno))};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 }  // namespace snm

@@ -55,4 +55,7 @@ private:
 // mkdir -p with `mode` for the directories it creates.
 Status make_directories(const std::string& path, mode_t mode);
 
+// The whole content of `path`.
+Result<std::string> read_file(const std::string& path);
+
 }  // namespace snm

@@ -12,8 +12,6 @@
 #include <openssl/err.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <ctime>
 #include <fmt/format.h>
 #include <memory>
@@ -127,11 +125,6 @@ Result<SelfSigned> make_self_signed(const std::string& fqdn) {
 
 void openssl_free(char* p) { OPENSSL_free(p); }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // A certificate chain and its key, checked: the key belongs to the first
 // certificate, which names every one of `names` (the fqdn first).
 struct Pair {
@@ -160,7 +153,9 @@ Result<Pair> checked_pair(const std::string& certificate_path, const std::string
                                      i == 0 ? "fqdn" : "certificateDomains entry", names[i])};
     Pair pair;
     pair.seconds_left = seconds_left(cert->get());
-    pair.chain_pem = read_text(certificate_path);
+    auto chain = read_file(certificate_path);
+    if (!chain) return chain.error();
+    pair.chain_pem = std::move(*chain);
     // Only the key's own PEM block: the deployed key file carries the chain after it.
     pair.key_pem = to_pem([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key->get(), nullptr, nullptr, 0, nullptr, nullptr); });
     return pair;
@@ -188,7 +183,11 @@ Status stage_pair(const Config& config, const Pair& pair, StagedFiles& staged) {
 Result<CertificateChange> deploy_if_new(const Config& config, const Pair& pair, const std::string& source,
                                         bool always, StagedFiles& staged) {
     const auto paths = tls_paths(config);
-    if (!always && read_text(paths.certificate) == pair.chain_pem && read_text(paths.key) == pair.key_pem + pair.chain_pem)
+    const auto holds = [](const std::string& path, const std::string& content) {
+        auto current = read_file(path);
+        return current && *current == content;
+    };
+    if (!always && holds(paths.certificate, pair.chain_pem) && holds(paths.key, pair.key_pem + pair.chain_pem))
         return CertificateChange{fmt::format("kept {} ({} days left)", paths.certificate, pair.seconds_left / 86400), false};
     if (auto s = stage_pair(config, pair, staged); !s) return s.error();
     return CertificateChange{fmt::format("deployed the certificate from {} ({} days left)", source, pair.seconds_left / 86400),

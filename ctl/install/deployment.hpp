@@ -49,6 +49,9 @@ struct Deployment {
     std::string sink_dir;         // sandbox: captured outgoing mail
 
     // Sockets between the parts.
+    // The pid files Postfix's and Dovecot's masters keep themselves.
+    std::string postfix_master_pid_file() const { return postfix_queue_dir + "/pid/master.pid"; }
+    std::string dovecot_master_pid_file() const { return dovecot_base_dir + "/master.pid"; }
     std::string policy_socket() const { return run_dir + "/policy"; }
     std::string socketmap_socket() const { return run_dir + "/socketmap"; }
     std::string milter_socket() const { return run_dir + "/dkim-milter"; }

@@ -30,8 +30,8 @@ std::string reload(const char* server, const std::string& pid_file, const std::s
 }  // namespace
 
 std::vector<std::string> reload_mail_services(const Deployment& d) {
-    return {reload("Postfix", d.postfix_queue_dir + "/pid/master.pid", "master"),
-            reload("Dovecot", d.dovecot_base_dir + "/master.pid", "dovecot")};
+    return {reload("Postfix", d.postfix_master_pid_file(), "master"),
+            reload("Dovecot", d.dovecot_master_pid_file(), "dovecot")};
 }
 
 }  // namespace snm::ctl

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <sstream>
 
 #include "program_paths.hpp"
 #include "render_rspamd.hpp"
@@ -23,14 +22,6 @@ constexpr const char* kStockSievePluginDir = "/usr/lib/dovecot/modules/sieve";
 constexpr const char* kGlobalScripts[] = {"spam-to-junk.sieve", "learn-spam.sieve", "learn-ham.sieve"};
 // sievec's output is quoted in errors; bound it.
 constexpr std::size_t kMaxCompilerOutput = 4096;
-
-Result<std::string> read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{fmt::format("cannot read {}", path.string())};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::string junk_mailbox(const Config& config) {
     for (const auto& mailbox : config.mailboxes)
@@ -133,14 +124,14 @@ Status link_sieve_plugins(const std::string& directory, const std::string& plugi
 Result<SieveFiles> prepare_sieve(const Config& c, const Deployment& d) {
     auto scripts_dir = find_sieve_scripts_dir();
     if (!scripts_dir) return scripts_dir.error();
-    auto settings_template = read_file(fs::path(*scripts_dir) / kSettingsTemplate);
+    auto settings_template = read_file((fs::path(*scripts_dir) / kSettingsTemplate).string());
     if (!settings_template) return settings_template.error();
     auto settings = render_settings(c, d, *settings_template, d.sieve_plugin_dir);
     if (!settings) return settings.error();
 
     std::vector<Script> scripts;
     for (const char* name : kGlobalScripts) {
-        auto text = read_file(fs::path(*scripts_dir) / name);
+        auto text = read_file((fs::path(*scripts_dir) / name).string());
         if (!text) return text.error();
         scripts.push_back({global_sieve_dir(c) + "/" + name, *text, fmt::format("the global script {}", name)});
     }

@@ -6,10 +6,11 @@
 // would, with loopback listeners on N+25, N+587, N+465, N+143, N+993, N+110,
 // N+995, N+4190, the auth policy service on N+27 and lego's http-01
 // listener on N+80, no DNS, logs in DIR/log; a self-signed certificate
-// unless an ACME scheme names a private CA) and hands real Postfix, Dovecot, rspamd, Redis (clamd with
-// virusScanning) and the snm daemons to a supervisor (supervisor.hpp) that
-// restarts the ones that die. Mail for other domains is relayed to a capture
-// sink (Postfix's smtp-sink on N+26) that writes each message into DIR/sink.
+// unless an ACME scheme names a private CA) and hands real Postfix,
+// Dovecot, rspamd, Redis (clamd with virusScanning) and the snm daemons to
+// a supervisor (supervisor.hpp) that restarts the ones that die. Mail for
+// other domains is relayed to a capture sink (Postfix's smtp-sink on N+26)
+// that writes each message into DIR/sink.
 // Every pid, the supervisor's included, is in DIR/run/snm/*.pid; `down`
 // stops the supervisor, which stops the servers (or, without one, stops
 // them by pid). `apply` installs a changed snm.toml into a running sandbox
@@ -89,7 +90,7 @@ pid_t recorded_pid(const Deployment& d, const std::string& name) {
 // The Postfix master's pid, from the pid file it keeps in its queue.
 std::optional<pid_t> postfix_master_pid(const Deployment& d) {
     pid_t pid = 0;
-    if (std::ifstream(d.postfix_queue_dir + "/pid/master.pid") >> pid && pid > 1) return pid;
+    if (std::ifstream(d.postfix_master_pid_file()) >> pid && pid > 1) return pid;
     return std::nullopt;
 }
 
@@ -381,15 +382,6 @@ void print_connection_help(const Config& c, const Deployment& d) {
     fmt::print("  logs: {}\n  stop: snmctl sandbox down --dir {}\n", d.log_dir, d.root);
 }
 
-}  // namespace
-
-std::string absolute_directory(const std::string& dir) {
-    std::error_code ec;
-    return fs::absolute(dir, ec).lexically_normal().string();
-}
-
-namespace {
-
 // The sandbox's deployment; clamd uses the system's ClamAV database when
 // there is one (freshclam cannot download here); rspamd's compiled
 // patterns go to the cache directory `up` was given, if any.
@@ -492,6 +484,11 @@ int sandbox_down(const OptionParser& options) {
 }
 
 }  // namespace
+
+std::string absolute_directory(const std::string& dir) {
+    std::error_code ec;
+    return fs::absolute(dir, ec).lexically_normal().string();
+}
 
 CommandConfig sandbox_config(const OptionParser& options, const std::string& dir) {
     auto loaded = load_for_command(options, PostfixCheck::Require);
