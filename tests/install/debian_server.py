@@ -154,9 +154,13 @@ class DebianServer:
         self.namespace.path(CONFIG_PATH).write_text(snm_toml(self.hashes))
 
     def wait_until_ready(self):
-        """Until Postfix's milters and the client's ports accept connections,
-        every service still running; fails naming what is missing."""
-        milters = self.namespace.run(["postconf", "-h", "smtpd_milters", "non_smtpd_milters"]).stdout
+        """Until every milter Postfix names (main.cf, and master.cf's -o
+        overrides) and the client's ports accept connections, every service
+        still running; fails naming what is missing."""
+        main = self.namespace.run(["postconf", "-h", "smtpd_milters", "non_smtpd_milters"]).stdout
+        overrides = self.namespace.run(["postconf", "-P"]).stdout
+        milters = main + "".join(line.split("=", 1)[1] + "\n" for line in overrides.splitlines()
+                                 if line.split("=", 1)[0].strip().endswith("_milters"))
         tcp = set(CLIENT_PORTS) | {int(port) for port in re.findall(r"inet:[^\s,:}]+:(\d+)", milters)}
         unix = set(re.findall(r"unix:([^\s,}]+)", milters))
         deadline = time.monotonic() + READY_TIMEOUT

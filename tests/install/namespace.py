@@ -104,6 +104,7 @@ class Namespace:
         self.syslog = self.log_dir / "syslog"
         self.launcher = None  # the host's unshare
         self.init_pid = None  # PID 1 of the namespace, as the host numbers it
+        self.pid_namespace = None  # its /proc/PID/ns/pid link ("pid:[inode]")
 
     def __enter__(self):
         try:
@@ -129,6 +130,7 @@ class Namespace:
         children = children_of(self.launcher.pid)
         if children:
             self.init_pid = children[0].pid
+            self.pid_namespace = os.readlink(f"/proc/{self.init_pid}/ns/pid")
         if line != "ready" or not self.init_pid:
             raise AssertionError(f"the namespace's PID 1 did not get ready ({line!r}):\n"
                                  f"{(self.log_dir / 'ns_init.log').read_text(errors='replace')}")
@@ -145,9 +147,9 @@ class Namespace:
         self.launcher.wait(timeout=STOP_TIMEOUT)
         self.launcher.stdout.close()
         deadline = time.monotonic() + STOP_TIMEOUT
-        while self.init_pid and self.processes() and time.monotonic() < deadline:
+        while self.pid_namespace and self.processes() and time.monotonic() < deadline:
             time.sleep(0.1)
-        survivors = self.processes() if self.init_pid else []
+        survivors = self.processes() if self.pid_namespace else []
         self.launcher = None
         assert not survivors, f"processes of the namespace outlived its PID 1: {survivors}"
 
@@ -184,16 +186,12 @@ class Namespace:
     # --- what runs inside -----------------------------------------------------------------
     def processes(self):
         """ProcessInfo of every process of the PID namespace, PID 1 included."""
-        try:
-            ours = os.readlink(f"/proc/{self.init_pid}/ns/pid")
-        except FileNotFoundError:
-            return []
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                same = os.readlink(entry / "ns" / "pid") == ours
+                same = os.readlink(entry / "ns" / "pid") == self.pid_namespace
             except (FileNotFoundError, ProcessLookupError, PermissionError):
                 continue
             info = process_info(int(entry.name)) if same else None

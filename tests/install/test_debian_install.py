@@ -24,6 +24,9 @@ SENDER, RECIPIENT = "user1@example.com", "user2@example.com"
 DELIVERY_TIMEOUT = 30
 PASSWORD_CHANGE_TIMEOUT = 10
 OUR_PACKAGES = ("snm", "snm-dkim-milter", "snm-policyd", "dovecot-snm")
+# Least privilege (issue 16): each daemon as its own unprivileged user.
+DAEMON_USERS = {"snm-dkim-milter.service": "snm-dkim", "snm-policyd.service": "snm-policyd",
+                "redis-server.service": "redis", "rspamd.service": "_rspamd"}
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +49,14 @@ def test_packages_installed_without_network(server):
     assert sorted(installed.split("\n")[:-1]) == sorted(f"{p} ii " for p in OUR_PACKAGES), installed
 
 
-def test_each_service_runs_as_its_units_user(server):
-    for name, service in server.services.items():
-        credentials = service.unit.credentials(server.namespace)
-        for pid, _ in service.main_processes:
+def test_daemons_run_as_their_own_users(server):
+    users = {line.split(":")[2]: line.split(":")[0]
+             for line in server.namespace.path("/etc/passwd").read_text().splitlines()}
+    for unit, user in DAEMON_USERS.items():
+        for pid, _ in server.services[unit].main_processes:
             status = open(f"/proc/{pid}/status").read()
-            uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
-            assert uid == credentials.uid, f"{name}: pid {pid} runs as uid {uid}, its unit says {credentials.uid}"
+            uid = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[2]  # effective
+            assert users.get(uid) == user, f"{unit}: pid {pid} runs as {users.get(uid, uid)}, not {user}"
 
 
 def test_submitted_mail_arrives_dkim_signed(server):
