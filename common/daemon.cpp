@@ -37,6 +37,16 @@ Status drop_privileges(const std::string& user) {
     return success();
 }
 
+Status give_socket_to_mta_group(const std::string& path) {
+    const group* mta = ::getgrnam(kMtaGroup);
+    if (!mta) return success();
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), mta->gr_gid) != 0)
+        return Error{fmt::format("cannot give {} to group {} ({}); Postfix may not be able to connect: run as root or "
+                                 "with {} as a supplementary group",
+                                 path, kMtaGroup, std::strerror(errno), kMtaGroup)};
+    return success();
+}
+
 Status detach() {
     const pid_t child = ::fork();
     if (child < 0) return Error{fmt::format("fork failed: {}", std::strerror(errno))};
@@ -76,7 +86,8 @@ Result<int> signal_events() {
 Status write_pid_file(const std::string& path) {
     StagedFiles staged;
     if (auto s = staged.stage_content(path, FileOwnership{0644, {}, {}}, fmt::format("{}\n", ::getpid())); !s) return s;
-    return staged.commit();
+    if (auto committed = staged.commit(); !committed) return committed.error();
+    return success();
 }
 
 }  // namespace snm

@@ -14,6 +14,15 @@ namespace snm {
 // empty or is the current user, so a private test instance runs as is.
 Status drop_privileges(const std::string& user);
 
+// The group Postfix's processes run as. snm's daemons give their unix
+// sockets to it (mode 0660), so Postfix and no other local user connects.
+inline constexpr const char* kMtaGroup = "postfix";
+
+// Gives the unix socket `path` to kMtaGroup: possible as root, or as a
+// member of that group (systemd's SupplementaryGroups=postfix in the units).
+// An error names what to fix; a host without the group is not an error.
+Status give_socket_to_mta_group(const std::string& path);
+
 // Forks into the background (setsid, chdir /, stdin/stdout/stderr to
 // /dev/null). Used when a daemon runs without -f.
 Status detach();

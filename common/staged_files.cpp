@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -33,18 +35,47 @@ Status fsync_directory(const std::string& directory) {
     return success();
 }
 
+// Whether two files hold the same bytes.
+bool same_content(const std::string& a, const std::string& b) {
+    std::ifstream left(a, std::ios::binary), right(b, std::ios::binary);
+    if (!left || !right) return false;
+    std::istreambuf_iterator<char> l(left), r(right), end;
+    for (; l != end && r != end; ++l, ++r)
+        if (*l != *r) return false;
+    return l == end && r == end;
+}
+
+// The name a target's previous version is kept under while commit() runs.
+std::string previous_version(const std::string& target) {
+    const auto slash = target.rfind('/');
+    return fmt::format("{}/.{}.snm-old.{}", parent_of(target), target.substr(slash + 1), ::getpid());
+}
+
 }  // namespace
 
+Result<std::unique_ptr<StagedFiles>> StagedFiles::preview() {
+    char scratch[] = "/tmp/snm-preview-XXXXXX";
+    if (!::mkdtemp(scratch)) return Error{fmt::format("cannot create a scratch directory: {}", std::strerror(errno))};
+    auto staged = std::make_unique<StagedFiles>();
+    staged->scratch_ = scratch;
+    return staged;
+}
+
 StagedFiles::~StagedFiles() {
-    if (committed_) return;
-    for (const auto& entry : entries_) ::unlink(entry.temporary.c_str());
+    if (!committed_)
+        for (const auto& entry : entries_) ::unlink(entry.temporary.c_str());
+    if (!scratch_.empty()) ::rmdir(scratch_.c_str());
+}
+
+std::string StagedFiles::temporary_for(const std::string& target) const {
+    if (!scratch_.empty()) return fmt::format("{}/{}", scratch_, entries_.size());
+    const auto slash = target.rfind('/');
+    return fmt::format("{}/.{}.snm-new.{}", parent_of(target), target.substr(slash + 1), ::getpid());
 }
 
 Status StagedFiles::stage(const std::string& target, const FileOwnership& ownership,
                           const std::function<Status(int fd)>& write) {
-    const auto slash = target.rfind('/');
-    const std::string temporary =
-        fmt::format("{}/.{}.snm-new.{}", parent_of(target), target.substr(slash + 1), ::getpid());
+    const std::string temporary = temporary_for(target);
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return Error{fmt::format("cannot create {}: {}", temporary, std::strerror(errno))};
     entries_.push_back({temporary, target});
@@ -79,23 +110,67 @@ Status StagedFiles::stage_content(const std::string& target, const FileOwnership
     });
 }
 
-Status StagedFiles::commit() {
-    std::set<std::string> directories;
+Result<std::vector<StagedChange>> StagedFiles::changes() const {
+    std::vector<StagedChange> result;
     for (const auto& entry : entries_) {
-        if (::rename(entry.temporary.c_str(), entry.target.c_str()) != 0)
-            return Error{fmt::format("cannot move {} into place: {}", entry.target, std::strerror(errno))};
-        directories.insert(parent_of(entry.target));
+        struct stat staged {}, target {};
+        if (::stat(entry.temporary.c_str(), &staged) != 0)
+            return Error{fmt::format("{} vanished: {}", entry.temporary, std::strerror(errno))};
+        if (::lstat(entry.target.c_str(), &target) != 0) {
+            if (errno != ENOENT) return Error{fmt::format("cannot read {}: {}", entry.target, std::strerror(errno))};
+            result.push_back({entry.target, entry.temporary, false, true});
+            continue;
+        }
+        const bool content_changed = !S_ISREG(target.st_mode) || !same_content(entry.temporary, entry.target);
+        const bool owner_changed = (staged.st_mode & 07777) != (target.st_mode & 07777) ||
+                                   staged.st_uid != target.st_uid || staged.st_gid != target.st_gid;
+        if (content_changed || owner_changed) result.push_back({entry.target, entry.temporary, true, content_changed});
     }
-    committed_ = true;
-    for (const auto& directory : directories)
-        if (auto synced = fsync_directory(directory); !synced) return synced;
-    return success();
+    return result;
 }
 
-std::vector<std::string> StagedFiles::targets() const {
-    std::vector<std::string> result;
-    for (const auto& entry : entries_) result.push_back(entry.target);
-    return result;
+Result<std::vector<std::string>> StagedFiles::commit() {
+    if (is_preview()) return Error{"a preview cannot be committed"};
+    auto changed = changes();
+    if (!changed) return changed.error();
+    // Every previous version is kept (a second name, no copy) until all
+    // renames are done, so a failure half-way can put each one back.
+    std::vector<std::string> kept, renamed;
+    auto put_back = [&] {
+        for (const auto& target : renamed) {
+            const std::string previous = previous_version(target);
+            if (std::find(kept.begin(), kept.end(), target) != kept.end()) ::rename(previous.c_str(), target.c_str());
+            else ::unlink(target.c_str());
+        }
+        for (const auto& target : kept) ::unlink(previous_version(target).c_str());
+    };
+    for (const auto& change : *changed) {
+        if (!change.target_exists) continue;
+        const std::string previous = previous_version(change.target);
+        ::unlink(previous.c_str());
+        if (::link(change.target.c_str(), previous.c_str()) != 0) {
+            const int saved = errno;
+            put_back();
+            return Error{fmt::format("cannot keep the previous {}: {}", change.target, std::strerror(saved))};
+        }
+        kept.push_back(change.target);
+    }
+    std::set<std::string> directories;
+    for (const auto& change : *changed) {
+        if (::rename(change.staged.c_str(), change.target.c_str()) != 0) {
+            const int saved = errno;
+            put_back();
+            return Error{fmt::format("cannot move {} into place: {}", change.target, std::strerror(saved))};
+        }
+        renamed.push_back(change.target);
+        directories.insert(parent_of(change.target));
+    }
+    committed_ = true;
+    for (const auto& entry : entries_) ::unlink(entry.temporary.c_str());  // the unchanged ones
+    for (const auto& target : kept) ::unlink(previous_version(target).c_str());
+    for (const auto& directory : directories)
+        if (auto synced = fsync_directory(directory); !synced) return synced.error();
+    return renamed;
 }
 
 Status make_directories(const std::string& path, mode_t mode) {

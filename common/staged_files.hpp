@@ -2,14 +2,21 @@
 //
 // Each file is written to a temporary name beside its target, fsynced and
 // given its mode and owner; nothing visible changes until commit(), which
-// renames every file into place and fsyncs the directories. A StagedFiles
-// destroyed without commit() removes its temporary files: a failed
-// `snmctl apply` leaves the disk as it found it.
+// renames every changed file into place and fsyncs the directories. A file
+// whose content, mode and owner are already the target's is left alone (its
+// target keeps its mtime; a second `snmctl apply` changes nothing). If a
+// rename fails half-way, the files already renamed are put back as they
+// were. A StagedFiles destroyed without commit() removes its temporary
+// files: a failed `snmctl apply` leaves the disk as it found it.
+//
+// A preview (`snmctl apply --dry-run`) stages into a scratch directory of
+// its own instead and can only report changes(), never commit.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,9 +31,19 @@ struct FileOwnership {
     std::optional<gid_t> gid;
 };
 
+// A staged file that differs from its target.
+struct StagedChange {
+    std::string target;
+    std::string staged;   // the temporary file holding the new content
+    bool target_exists;
+    bool content_changed; // false: only the mode or the owner changes
+};
+
 class StagedFiles {
 public:
     StagedFiles() = default;
+    // A preview: stages into a fresh scratch directory (removed with it).
+    static Result<std::unique_ptr<StagedFiles>> preview();
     ~StagedFiles();
     StagedFiles(const StagedFiles&) = delete;
     StagedFiles& operator=(const StagedFiles&) = delete;
@@ -38,17 +55,23 @@ public:
     // Writes `target` with `content`.
     Status stage_content(const std::string& target, const FileOwnership& ownership, std::string_view content);
 
-    // Renames every staged file into place, in staging order.
-    Status commit();
+    // The staged files that differ from their targets, in staging order.
+    Result<std::vector<StagedChange>> changes() const;
 
-    std::vector<std::string> targets() const;
+    // Renames every changed file into place, in staging order, and returns
+    // their targets; on error every target is as it was before.
+    Result<std::vector<std::string>> commit();
+
+    bool is_preview() const { return !scratch_.empty(); }
 
 private:
     struct Entry {
         std::string temporary;
         std::string target;
     };
+    std::string temporary_for(const std::string& target) const;
     std::vector<Entry> entries_;
+    std::string scratch_;  // a preview's directory
     bool committed_ = false;
 };
 

@@ -10,7 +10,6 @@
 // with a warning, when that user does not exist) before reading any key.
 // -f stays in the foreground and logs to stderr; otherwise it detaches and
 // logs to syslog (facility mail).
-#include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -49,7 +48,6 @@ constexpr const char* kUsage =
     "SIGHUP re-reads the snapshot and the keys; SIGTERM finishes the messages in\n"
     "progress and exits. See snm-dkim-milter(8).\n";
 // Group of the MTA that connects to a unix socket.
-constexpr const char* kMtaGroup = "postfix";
 
 struct Options {
     std::string state;
@@ -92,12 +90,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     const bool root = ::geteuid() == 0;
-    if (root && options.socket.family == snm::SocketSpec::Family::Unix)
-        if (const group* mta = ::getgrnam(kMtaGroup)) {
-            if (::chown(options.socket.path.c_str(), static_cast<uid_t>(-1), mta->gr_gid) != 0)
-                snm::log_warning("cannot give {} to group {}; Postfix may not be able to connect", options.socket.path,
-                                 kMtaGroup);
-        }
+    if (options.socket.family == snm::SocketSpec::Family::Unix)
+        if (auto given = snm::give_socket_to_mta_group(options.socket.path); !given)
+            snm::log_warning("{}", given.error().message);
     std::string user = options.user;
     if (root && user.empty()) {
         user = snm::kDkimMilterUser;

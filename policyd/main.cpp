@@ -117,18 +117,21 @@ snm::Result<std::string> read_auth_policy_key(const std::string& path) {
     return key;
 }
 
-// Creates a listener; a unix socket is handed to `user` so it can be
-// removed and recreated by the unprivileged daemon later.
+// Creates a listener. A unix socket is given to group postfix (Postfix's
+// processes connect to it) and, when started as root, to `user`, so the
+// unprivileged daemon can remove and recreate it later.
 snm::Result<int> make_listener(const std::string& text, const Options& options) {
     auto spec = snm::parse_socket_spec(text);
     if (!spec) return spec.error();
     auto fd = snm::listen_on(*spec, {options.socket_mode, snm::policyd::kListenBacklog, true});
     if (!fd) return fd.error();
-    if (spec->family == snm::SocketSpec::Family::Unix && ::geteuid() == 0 && !options.user.empty()) {
+    if (spec->family != snm::SocketSpec::Family::Unix) return fd;
+    if (::geteuid() == 0 && !options.user.empty()) {
         if (const passwd* account = ::getpwnam(options.user.c_str()))
-            if (::chown(spec->path.c_str(), account->pw_uid, account->pw_gid) != 0)
+            if (::chown(spec->path.c_str(), account->pw_uid, static_cast<gid_t>(-1)) != 0)
                 return snm::Error{fmt::format("chown {} to {} failed: {}", spec->path, options.user, std::strerror(errno))};
     }
+    if (auto given = snm::give_socket_to_mta_group(spec->path); !given) snm::log_warning("{}", given.error().message);
     return fd;
 }
 

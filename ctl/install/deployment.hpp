@@ -35,12 +35,20 @@ struct Deployment {
     std::string listen_address;   // "" = all interfaces; sandbox: 127.0.0.1
     Ports ports;
 
-    // Rendered configuration.
-    std::string etc_dir;          // <root>/etc/snm
-    std::string postfix_dir;      // <etc_dir>/postfix (main.cf, master.cf)
-    std::string dovecot_dir;      // <etc_dir>/dovecot (dovecot.conf)
+    // Rendered configuration. A system install writes the distribution's
+    // own files, which its services read (main.cf, master.cf, dovecot.conf,
+    // rspamd's local.d/ and override.d/); the sandbox keeps them all under
+    // <root>/etc/snm.
+    std::string etc_dir;          // sandbox: <root>/etc/snm (its redis.conf, clamd.conf)
+    std::string postfix_dir;      // main.cf, master.cf
+    std::string dovecot_dir;      // dovecot.conf and what it includes
     // Runtime.
-    std::string run_dir;          // snm daemons' sockets and pid files
+    std::string run_dir;          // sandbox: every socket and pid file of its own servers
+    // Each daemon's own directory (systemd's RuntimeDirectory= of its unit;
+    // run_dir in the sandbox).
+    std::string milter_run_dir;
+    std::string policyd_run_dir;
+    std::string rspamd_run_dir;   // rspamd's pid file, its milter and controller sockets
     std::string dovecot_base_dir; // Dovecot's base_dir (its sockets)
     std::string dovecot_state_dir;
     std::string postfix_queue_dir;
@@ -52,21 +60,22 @@ struct Deployment {
     // The pid files Postfix's and Dovecot's masters keep themselves.
     std::string postfix_master_pid_file() const { return postfix_queue_dir + "/pid/master.pid"; }
     std::string dovecot_master_pid_file() const { return dovecot_base_dir + "/master.pid"; }
-    std::string policy_socket() const { return run_dir + "/policy"; }
-    std::string socketmap_socket() const { return run_dir + "/socketmap"; }
-    std::string milter_socket() const { return run_dir + "/dkim-milter"; }
+    std::string rspamd_pid_file() const { return rspamd_run_dir + "/rspamd.pid"; }
+    std::string policy_socket() const { return policyd_run_dir + "/policy"; }
+    std::string socketmap_socket() const { return policyd_run_dir + "/socketmap"; }
+    std::string milter_socket() const { return milter_run_dir + "/dkim-milter"; }
     std::string lmtp_socket() const { return dovecot_base_dir + "/snm-lmtp"; }
     std::string sasl_socket() const { return dovecot_base_dir + "/snm-auth"; }
     std::string quota_status_socket() const { return dovecot_base_dir + "/snm-quota-status"; }
     std::string auth_policy_socket() const { return "inet:127.0.0.1:" + std::to_string(ports.auth_policy); }
-    std::string rspamd_proxy_socket() const { return run_dir + "/rspamd-milter"; }
-    std::string rspamd_controller_socket() const { return run_dir + "/rspamd-controller"; }
+    std::string rspamd_proxy_socket() const { return rspamd_run_dir + "/milter.sock"; }
+    std::string rspamd_controller_socket() const { return rspamd_run_dir + "/controller.sock"; }
 
     // Spam and virus filtering: rspamd's own directory and the services it
     // uses. A system install uses the distribution's Redis and clamd; the
     // sandbox starts private ones on unix sockets.
-    std::string rspamd_dir;       // <etc_dir>/rspamd: rspamd.conf, local.d, override.d
-    std::string rspamd_var_dir;   // rspamd's DBDIR/RUNDIR/LOGDIR parent
+    std::string rspamd_dir;       // local.d, override.d (and the sandbox's own rspamd.conf)
+    std::string rspamd_var_dir;   // sandbox: rspamd's DBDIR/RUNDIR/LOGDIR parent
     std::string rspamd_hs_cache_dir;  // sandbox: compiled hyperscan patterns (shareable)
     std::string redis_server;     // rspamd's `servers` for Redis
     std::string clamd_socket;

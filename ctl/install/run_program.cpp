@@ -11,7 +11,8 @@
 
 namespace snm::ctl {
 
-Result<ProgramRun> run_program(const std::vector<std::string>& argv, const std::string& install_hint) {
+Result<ProgramRun> run_program(const std::vector<std::string>& argv, const std::string& install_hint,
+                               std::size_t max_output) {
     // The child reports a failed exec through this close-on-exec pipe.
     int output_pipe[2], exec_pipe[2];
     if (::pipe(output_pipe) != 0) return Error{fmt::format("pipe failed: {}", std::strerror(errno))};
@@ -44,8 +45,8 @@ Result<ProgramRun> run_program(const std::vector<std::string>& argv, const std::
     ProgramRun run;
     char buffer[4096];
     for (ssize_t n; (n = ::read(output_pipe[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR);)
-        if (n > 0 && run.output.size() < kMaxProgramOutput)
-            run.output.append(buffer, std::min(static_cast<std::size_t>(n), kMaxProgramOutput - run.output.size()));
+        if (n > 0 && run.output.size() < max_output)
+            run.output.append(buffer, std::min(static_cast<std::size_t>(n), max_output - run.output.size()));
     ::close(output_pipe[0]);
     int exec_error = 0;
     const bool exec_failed = ::read(exec_pipe[0], &exec_error, sizeof exec_error) == sizeof exec_error;

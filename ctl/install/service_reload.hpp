@@ -1,8 +1,9 @@
-// service_reload.hpp — tells the running Postfix and Dovecot of a
+// service_reload.hpp — tells the running Postfix, Dovecot and rspamd of a
 // deployment to re-read their configuration and certificate: SIGHUP to each
-// master, which is what `postfix reload` and `doveadm reload` send. Both
-// keep their listening sockets and let open sessions finish: new
-// connections get the new certificate, none is dropped.
+// master, which is what `postfix reload`, `doveadm reload` and rspamd's
+// unit's ExecReload send (the same under systemd or without it). Each keeps
+// its listening sockets and lets open sessions finish: new connections get
+// the new configuration and certificate, none is dropped.
 #pragma once
 
 #include <string>
@@ -12,8 +13,15 @@
 
 namespace snm::ctl {
 
-// One line per server: reloaded, or not running (it reads the new files
-// when it starts).
-std::vector<std::string> reload_mail_services(const Deployment& deployment);
+// Which servers to tell.
+struct ServicesToReload {
+    bool postfix = false;
+    bool dovecot = false;
+    bool rspamd = false;
+};
+
+// One line per server asked for: reloaded, or not running (it reads the
+// new files when it starts).
+std::vector<std::string> reload_services(const Deployment& deployment, const ServicesToReload& which);
 
 }  // namespace snm::ctl

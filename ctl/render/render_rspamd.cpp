@@ -10,10 +10,13 @@ namespace {
 // The stock configuration our rspamd.conf builds on.
 constexpr const char* kStockConfdir = "/etc/rspamd";
 
+// The sandbox's rspamd.conf: Debian's, with the sandbox's log file. Its
+// workers include override.d/ as Debian's rspamd.conf does, so the proxy and
+// controller settings below are the same in both deployments.
 std::string rspamd_conf(const Config& c, const Deployment& d) {
     std::string out = rendered_header("rspamd.conf", c.sourceFile);
     out += fmt::format(R"(# Start: rspamd -c {dir}/rspamd.conf --var=CONFDIR={stock} --var=LOCAL_CONFDIR={dir}
-#        --var=DBDIR={var}/db --var=RUNDIR={var}/run --var=LOGDIR={var}/log
+#        --var=DBDIR={var}/db --var=RUNDIR={run} --var=LOGDIR={var}/log
 .include "$CONFDIR/common.conf"
 
 options {{
@@ -23,37 +26,55 @@ options {{
 }}
 
 logging {{
-    type = "{log_type}";
-{log_target}    level = "notice";
+    type = "file";
+    filename = "{log}/rspamd.log";
+    level = "notice";
 }}
 
-# Postfix's milter: scans in-process (self_scan), adds X-Spam: Yes on spam,
-# rejects at end of data what rspamd says to reject (GTUBE, viruses).
 worker "rspamd_proxy" {{
-    bind_socket = "{proxy} mode=0666";
-    milter = yes;
-    timeout = 120s;
-    spam_header = "X-Spam";
-    upstream "local" {{
-        default = yes;
-        self_scan = yes;
-    }}
-    count = 1;
+    .include "$CONFDIR/worker-proxy.inc"
+    .include(try=true; priority=10) "$LOCAL_CONFDIR/override.d/worker-proxy.inc"
 }}
 
-# Learning (snm's sieve plugin, snm-spam-learn) and statistics.
 worker "controller" {{
-    bind_socket = "{controller} mode=0666";
     .include "$CONFDIR/worker-controller.inc"
     .include(try=true; priority=10) "$LOCAL_CONFDIR/override.d/worker-controller.inc"
 }}
 )",
                        fmt::arg("dir", d.rspamd_dir), fmt::arg("stock", kStockConfdir), fmt::arg("var", d.rspamd_var_dir),
-                       fmt::arg("log_type", d.log_dir.empty() ? "syslog" : "file"),
-                       fmt::arg("log_target", d.log_dir.empty() ? "    facility = \"mail\";\n"
-                                                                 : fmt::format("    filename = \"{}/rspamd.log\";\n", d.log_dir)),
-                       fmt::arg("proxy", d.rspamd_proxy_socket()), fmt::arg("controller", d.rspamd_controller_socket()));
+                       fmt::arg("run", d.rspamd_run_dir), fmt::arg("log", d.log_dir));
     return out;
+}
+
+// Postfix's milter: scans in-process (self_scan), adds X-Spam: Yes on spam,
+// rejects at end of data what rspamd says to reject (GTUBE, viruses). On a
+// unix socket any local process may scan through, as on Debian's default
+// localhost:11332; it holds no secret.
+std::string worker_proxy_inc(const Config& c, const Deployment& d) {
+    return rendered_header("rspamd override.d/worker-proxy.inc", c.sourceFile) +
+           fmt::format(R"(bind_socket = "{} mode=0666";
+milter = yes;
+timeout = 120s;
+spam_header = "X-Spam";
+upstream "local" {{
+    default = yes;
+    self_scan = yes;
+}}
+count = 1;
+)",
+                       d.rspamd_proxy_socket());
+}
+
+// Learning (snm's sieve plugin, snm-spam-learn) and statistics; the file
+// holds the password, so only rspamd's group reads it.
+std::string worker_controller_inc(const Config& c, const Deployment& d, const std::string& password) {
+    return rendered_header("rspamd override.d/worker-controller.inc", c.sourceFile) +
+           fmt::format(R"(bind_socket = "{0} mode=0666";
+# Learning needs the password except over the unix socket.
+password = "{1}";
+enable_password = "{1}";
+)",
+                       d.rspamd_controller_socket(), password);
 }
 
 std::string options_inc(const Config& c, const Deployment& d) {
@@ -81,7 +102,6 @@ std::string controller_password_file(const Config& config) { return config.state
 RenderedFiles render_rspamd(const Config& c, const Deployment& d, const std::string& controller_password) {
     const std::string local = d.rspamd_dir + "/local.d/";
     RenderedFiles files = {
-        {d.rspamd_dir + "/rspamd.conf", rspamd_conf(c, d), 0644},
         {local + "options.inc", options_inc(c, d), 0644},
         {local + "redis.conf",
          rendered_header("rspamd local.d/redis.conf", c.sourceFile) +
@@ -96,13 +116,11 @@ RenderedFiles render_rspamd(const Config& c, const Deployment& d, const std::str
          rendered_header("rspamd local.d/dkim_signing.conf", c.sourceFile) + "# snm-dkim-milter signs.\nenabled = false;\n",
          0644},
         {local + "arc.conf", rendered_header("rspamd local.d/arc.conf", c.sourceFile) + "enabled = false;\n", 0644},
-        {d.rspamd_dir + "/override.d/worker-controller.inc",
-         rendered_header("rspamd override.d/worker-controller.inc", c.sourceFile) +
-             fmt::format("# Learning needs the password except over the unix socket.\npassword = \"{0}\";\n"
-                         "enable_password = \"{0}\";\n",
-                         controller_password),
-         0640},
+        {d.rspamd_dir + "/override.d/worker-proxy.inc", worker_proxy_inc(c, d), 0644},
+        {d.rspamd_dir + "/override.d/worker-controller.inc", worker_controller_inc(c, d, controller_password), 0640,
+         kRspamdUser},
     };
+    if (d.sandbox) files.push_back({d.rspamd_dir + "/rspamd.conf", rspamd_conf(c, d), 0644});
     if (d.sandbox)
         files.push_back({local + "fuzzy_check.conf",
                          rendered_header("rspamd local.d/fuzzy_check.conf", c.sourceFile) +

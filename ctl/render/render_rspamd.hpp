@@ -1,6 +1,8 @@
-// render_rspamd.hpp — rspamd's configuration for snm, in its own directory
-// (not the distribution's /etc/rspamd files, which it includes): the proxy
-// worker in milter mode for Postfix, the controller for learning, Redis for
+// render_rspamd.hpp — rspamd's configuration for snm, as the files rspamd
+// keeps for local settings (local.d/, override.d/ beside the distribution's
+// rspamd.conf, which includes them; the sandbox adds an rspamd.conf of its
+// own that includes them the same way): the proxy worker in milter mode for
+// Postfix, the controller for learning, Redis for
 // Bayes, SNM's extended spam headers and `X-Spam: Yes`, rspamd's own DKIM
 // signing off (snm-dkim-milter signs), clamd through the antivirus module
 // when virusScanning is on. The sandbox adds: no DNS, no fuzzy storage
@@ -12,6 +14,9 @@
 #include "rendered_file.hpp"
 
 namespace snm::ctl {
+
+// The user and group Debian's rspamd runs as.
+inline constexpr const char* kRspamdUser = "_rspamd";
 
 RenderedFiles render_rspamd(const Config& config, const Deployment& deployment, const std::string& controller_password);
 

@@ -43,6 +43,7 @@
 #include "install.hpp"
 #include "program_paths.hpp"
 #include "render_dovecot.hpp"
+#include "render_rspamd.hpp"
 #include "sieve_setup.hpp"
 #include "socket_spec.hpp"
 #include "staged_files.hpp"
@@ -65,8 +66,7 @@ constexpr auto kSupervisorStopTimeout = std::chrono::seconds(90);
 constexpr const char* kDovecotAuthModuleDir = "/usr/lib/dovecot/modules/auth";
 // Unprivileged user for snm's daemons in the sandbox.
 constexpr const char* kSandboxDaemonUser = "nobody";
-// The users Debian's rspamd and clamd run as.
-constexpr const char* kRspamdUser = "_rspamd";
+// The user Debian's clamd runs as (rspamd's: render_rspamd.hpp).
 constexpr const char* kClamavUser = "clamav";
 // Where Debian's freshclam keeps the ClamAV database, when it has one.
 constexpr const char* kSystemClamavDatabase = "/var/lib/clamav";
@@ -203,7 +203,7 @@ bool has_system_clamav_database() {
 
 // rspamd's and clamd's private directories, and clamd's database.
 Status prepare_filter_directories(const Config& c, const Deployment& d) {
-    for (const std::string& dir : {d.rspamd_var_dir + "/db", d.rspamd_var_dir + "/run", d.rspamd_var_dir + "/log",
+    for (const std::string& dir : {d.rspamd_var_dir + "/db", d.rspamd_run_dir, d.rspamd_var_dir + "/log",
                                    d.rspamd_hs_cache_dir}) {
         if (auto made = make_directories(dir, 0755); !made) return made;
         if (auto given = give_to(dir, kRspamdUser); !given) return given;
@@ -275,7 +275,7 @@ Status start_all(const Config& c, const Deployment& d, const SandboxPrograms& pr
     const std::string var = d.rspamd_var_dir;
     servers.push_back({"rspamd", {"rspamd", "-f", "-u", kRspamdUser, "-g", kRspamdUser, "-c", d.rspamd_dir + "/rspamd.conf",
                                   "--var=CONFDIR=/etc/rspamd", "--var=LOCAL_CONFDIR=" + d.rspamd_dir,
-                                  "--var=DBDIR=" + var + "/db", "--var=RUNDIR=" + var + "/run",
+                                  "--var=DBDIR=" + var + "/db", "--var=RUNDIR=" + d.rspamd_run_dir,
                                   "--var=LOGDIR=" + var + "/log"}});
     if (c.dkimSigning)
         servers.push_back({"snm-dkim-milter", {programs.milter, "-f", "--state", c.stateDirectory, "--socket",
@@ -438,7 +438,7 @@ int sandbox_up(const OptionParser& options) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", prepared.error().message);
         return kExitFailure;
     }
-    auto installed = install(config, deployment);
+    auto installed = install(config, deployment, {.reload = false});  // its servers start below
     if (!installed) {
         fmt::print(stderr, "snmctl sandbox up: {}\n", installed.error().message);
         return kExitFailure;
@@ -454,7 +454,8 @@ int sandbox_up(const OptionParser& options) {
 }
 
 // `snmctl apply` for a running sandbox: the same install, with the
-// sandbox's listeners; the running servers pick the snapshots up live.
+// sandbox's listeners; the running servers pick the snapshots up live and
+// are told to reload when their configuration changed.
 int sandbox_apply(const OptionParser& options) {
     if (!options.value("--dir")) return options.usage_error("missing --dir DIR");
     const std::string dir = absolute_directory(*options.value("--dir"));

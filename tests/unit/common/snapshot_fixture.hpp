@@ -44,7 +44,8 @@ protected:
         }
         StagedFiles staged;
         if (auto s = stage_snapshots(*loaded.config, SnapshotOwners{}, staged); !s) return s;
-        return staged.commit();
+        if (auto committed = staged.commit(); !committed) return committed.error();
+        return success();
     }
 
     std::string state() const { return root_ + "/state"; }
