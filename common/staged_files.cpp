@@ -45,11 +45,14 @@ bool same_content(const std::string& a, const std::string& b) {
     return l == end && r == end;
 }
 
-// The name a target's previous version is kept under while commit() runs.
-std::string previous_version(const std::string& target) {
+// A hidden name beside `target` for this process: .NAME.snm-TAG.PID.
+std::string sibling_name(const std::string& target, std::string_view tag) {
     const auto slash = target.rfind('/');
-    return fmt::format("{}/.{}.snm-old.{}", parent_of(target), target.substr(slash + 1), ::getpid());
+    return fmt::format("{}/.{}.snm-{}.{}", parent_of(target), target.substr(slash + 1), tag, ::getpid());
 }
+
+// The name a target's previous version is kept under while commit() runs.
+std::string previous_version(const std::string& target) { return sibling_name(target, "old"); }
 
 }  // namespace
 
@@ -69,8 +72,7 @@ StagedFiles::~StagedFiles() {
 
 std::string StagedFiles::temporary_for(const std::string& target) const {
     if (!scratch_.empty()) return fmt::format("{}/{}", scratch_, entries_.size());
-    const auto slash = target.rfind('/');
-    return fmt::format("{}/.{}.snm-new.{}", parent_of(target), target.substr(slash + 1), ::getpid());
+    return sibling_name(target, "new");
 }
 
 Status StagedFiles::stage(const std::string& target, const FileOwnership& ownership,

@@ -17,7 +17,6 @@
 
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "certificates.hpp"
 #include "change_report.hpp"
@@ -37,6 +36,8 @@ namespace {
 
 // The user the snm-policyd package makes; it reads the auth policy key.
 constexpr const char* kPolicydUser = "snm-policyd";
+// What apply says when every staged file is already in place.
+constexpr const char* kNoChange = "no change: the installed files are what the configuration compiles to";
 // The first line of every file snmctl renders contains this (rendered_header).
 constexpr std::string_view kRenderedMark = "rendered by snmctl from";
 
@@ -155,7 +156,9 @@ Status keep_foreign_files(const RenderedFiles& rendered, const std::map<std::str
 
 // The mail user and group (SNM's virtualMail, vmailUID): made when missing,
 // an error with the fix when a name or an id is taken otherwise.
-Result<std::vector<std::string>> mail_user_actions(const Config& c) {
+using CommandLine = std::vector<std::string>;
+
+Result<std::vector<CommandLine>> mail_user_actions(const Config& c) {
     const passwd* user = ::getpwnam(c.vmailUserName.c_str());
     const passwd* by_uid = ::getpwuid(c.vmailUID);
     const group* grp = ::getgrnam(c.vmailGroupName.c_str());
@@ -173,22 +176,21 @@ Result<std::vector<std::string>> mail_user_actions(const Config& c) {
     if (!grp && by_gid)
         return Error{fmt::format("gid {} (vmailUID) belongs to group {}, not {}: {}", c.vmailUID, by_gid->gr_name,
                                  c.vmailGroupName, fix)};
-    std::vector<std::string> commands;
-    if (!grp) commands.push_back(fmt::format("groupadd --system --gid {} {}", c.vmailUID, c.vmailGroupName));
+    const std::string id = std::to_string(c.vmailUID);
+    std::vector<CommandLine> commands;
+    if (!grp) commands.push_back({"groupadd", "--system", "--gid", id, c.vmailGroupName});
     if (!user)
-        commands.push_back(fmt::format("useradd --system --uid {} --gid {} --home-dir {} --no-create-home "
-                                       "--shell /usr/sbin/nologin {}",
-                                       c.vmailUID, c.vmailUID, c.mailDirectory, c.vmailUserName));
+        commands.push_back({"useradd", "--system", "--uid", id, "--gid", id, "--home-dir", c.mailDirectory,
+                            "--no-create-home", "--shell", "/usr/sbin/nologin", c.vmailUserName});
     return commands;
 }
 
-Status run_command_line(const std::string& line) {
-    std::vector<std::string> argv;
-    std::istringstream words(line);
-    for (std::string word; words >> word;) argv.push_back(word);
-    auto run = run_program(argv, "install passwd");
+std::string shown(const CommandLine& command) { return fmt::format("{}", fmt::join(command, " ")); }
+
+Status run_command_line(const CommandLine& command) {
+    auto run = run_program(command, "install passwd");
     if (!run) return run.error();
-    if (!run->succeeded) return Error{fmt::format("`{}` failed: {}", line, run->output)};
+    if (!run->succeeded) return Error{fmt::format("`{}` failed: {}", shown(command), run->output)};
     return success();
 }
 
@@ -253,7 +255,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     if (auto s = staged.stage_content(manifest_file, FileOwnership{0644, {}, {}}, manifest); !s) return s.error();
 
     // The system's own accounts, last before the files: nothing else can fail now but a rename.
-    std::vector<std::string> user_commands;
+    std::vector<CommandLine> user_commands;
     if (deployment.root.empty() && !deployment.sandbox) {
         auto commands = mail_user_actions(config);
         if (!commands) return commands.error();
@@ -261,7 +263,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     }
 
     if (options.dry_run) {
-        for (const auto& command : user_commands) report.push_back("would run: " + command);
+        for (const auto& command : user_commands) report.push_back("would run: " + shown(command));
         if (!exists(config.mailDirectory)) report.push_back("would create " + config.mailDirectory);
         auto changes = staged.changes();
         if (!changes) return changes.error();
@@ -269,18 +271,19 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
         if (!described) return described.error();
         for (auto& block : *described) report.push_back(std::move(block));
         if (changes->empty() && user_commands.empty() && keys->empty())
-            report.push_back("no change: the installed files are what the configuration compiles to");
+            report.push_back(kNoChange);
         return report;
     }
 
     for (const auto& command : user_commands) {
         if (auto ran = run_command_line(command); !ran) return ran.error();
-        report.push_back("ran: " + command);
+        report.push_back("ran: " + shown(command));
     }
     const auto made_users = [&](const Error& error) {
-        return user_commands.empty() ? error
-                                     : Error{fmt::format("{}; the mail user was made ({}), apart from that", error.message,
-                                                         fmt::join(user_commands, "; "))};
+        if (user_commands.empty()) return error;
+        std::vector<std::string> ran;
+        for (const auto& command : user_commands) ran.push_back(shown(command));
+        return Error{fmt::format("{}; the mail user was made ({}), apart from that", error.message, fmt::join(ran, "; "))};
     };
     if (auto s = prepare_mail_directory(config); !s) return made_users(s.error());
     auto committed = staged.commit();
@@ -292,7 +295,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
         reload.dovecot |= under(target, deployment.dovecot_dir);
         reload.rspamd |= under(target, deployment.rspamd_dir);
     }
-    if (committed->empty()) report.push_back("no change: the installed files are what the configuration compiles to");
+    if (committed->empty()) report.push_back(kNoChange);
     if (certificate->changed) reload.postfix = reload.dovecot = true;
     if (auto compiled = compile_installed_scripts(*sieve); !compiled) return compiled.error();
     report.push_back(fmt::format("compiled {} sieve scripts", sieve->to_compile.size()));
