@@ -63,7 +63,7 @@ int renew(const OptionParser& options, const Target& target) {
     }
     fmt::print("{}\n", change->report);
     if (change->changed)
-        for (const auto& line : reload_services(target.deployment, {.postfix = true, .dovecot = true})) fmt::print("{}\n", line);
+        for (const auto& line : reload_services(target.deployment, {.postfix = true, .dovecot = true}, "the new certificate")) fmt::print("{}\n", line);
     return kExitOk;
 }
 

@@ -300,7 +300,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     if (auto compiled = compile_installed_scripts(*sieve); !compiled) return compiled.error();
     report.push_back(fmt::format("compiled {} sieve scripts", sieve->to_compile.size()));
     if (options.reload)
-        for (auto& line : reload_services(deployment, reload)) report.push_back(std::move(line));
+        for (auto& line : reload_services(deployment, reload, "the new files")) report.push_back(std::move(line));
     return report;
 }
 

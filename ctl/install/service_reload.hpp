@@ -20,8 +20,9 @@ struct ServicesToReload {
     bool rspamd = false;
 };
 
-// One line per server asked for: reloaded, or not running (it reads the
-// new files when it starts).
-std::vector<std::string> reload_services(const Deployment& deployment, const ServicesToReload& which);
+// One line per server asked for: reloaded, or not running (it reads
+// `what_changed`, e.g. "the new certificate", when it starts).
+std::vector<std::string> reload_services(const Deployment& deployment, const ServicesToReload& which,
+                                         const std::string& what_changed);
 
 }  // namespace snm::ctl

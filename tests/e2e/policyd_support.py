@@ -186,8 +186,8 @@ def rendered_sockets(root):
     other parts: a system install's layout under `root` (ctl/install/deployment.cpp)."""
     root = Path(root)
     return {
-        "policy": root / "run" / "snm" / "policy",
-        "socketmap": root / "run" / "snm" / "socketmap",
+        "policy": root / "run" / "snm-policyd" / "policy",
+        "socketmap": root / "run" / "snm-policyd" / "socketmap",
         "sasl": root / "run" / "dovecot" / "snm-auth",
         "lmtp": root / "run" / "dovecot" / "snm-lmtp",
         "quota_status": root / "run" / "dovecot" / "snm-quota-status",
@@ -320,7 +320,7 @@ class Postfix:
     parameters (the benchmark's comparison maps)."""
 
     def __init__(self, root, workdir, relay_sink, settings=None):
-        self.rendered_dir = Path(root) / "etc" / "snm" / "postfix"
+        self.rendered_dir = Path(root) / "etc" / "postfix"
         self.dir = Path(workdir) / "postfix"
         self.config_dir = self.dir / "etc"
         for sub in ("etc", "queue", "data"):

@@ -40,7 +40,7 @@ def with_eicar(sandbox, recipient):
 
 
 def learned(sandbox):
-    socket_path = sandbox.dir / "run" / "snm" / "rspamd-controller"
+    socket_path = sandbox.dir / "var" / "lib" / "snm-rspamd" / "run" / "controller.sock"
     status, stat = controller_request(socket_path, "GET", "/stat")
     assert status == 200, stat
     return stat["learned"]

@@ -227,9 +227,9 @@ def test_snm_readme_example_checks_and_applies_with_acme_against_pebble(build_di
                                        "-verify_hostname", FQDN, chain], input=pebble.issuing_root(),
                                       capture_output=True, text=True)
             assert verified.returncode == 0, verified.stdout + verified.stderr
-            main_cf = (root / "etc" / "snm" / "postfix" / "main.cf").read_text()
+            main_cf = (root / "etc" / "postfix" / "main.cf").read_text()
             assert f"smtpd_tls_chain_files = {key}\n" in main_cf
-            dovecot = (root / "etc" / "snm" / "dovecot" / "dovecot.conf").read_text()
+            dovecot = (root / "etc" / "dovecot" / "dovecot.conf").read_text()
             assert f"ssl_cert = <{chain}" in dovecot and f"ssl_key = <{key}" in dovecot
             assert "GET /.well-known/acme-challenge/" in web.log()
 

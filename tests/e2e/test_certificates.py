@@ -43,9 +43,9 @@ def test_manual_certificate_is_checked_and_used(build_dir, tmp_path):
     key, cert = openssl_pair(tmp_path, "good")
     result = snmtest.snmctl("apply", "-c", manual_config(tmp_path, key, cert), "--root", tmp_path / "root")
     assert f"checked {cert}" in result.stdout
-    main_cf = (tmp_path / "root" / "etc" / "snm" / "postfix" / "main.cf").read_text()
+    main_cf = (tmp_path / "root" / "etc" / "postfix" / "main.cf").read_text()
     assert f"smtpd_tls_chain_files = {key}, {cert}" in main_cf
-    dovecot = (tmp_path / "root" / "etc" / "snm" / "dovecot" / "dovecot.conf").read_text()
+    dovecot = (tmp_path / "root" / "etc" / "dovecot" / "dovecot.conf").read_text()
     assert f"ssl_cert = <{cert}" in dovecot
 
 

@@ -16,14 +16,14 @@ CONFIGS = {
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_postfix_check_and_doveconf_accept_the_rendered_config(build_dir, tmp_path, name):
     snmtest.snmctl("apply", "-q", "-c", CONFIGS[name], "--root", tmp_path)
-    postfix_dir = tmp_path / "etc" / "snm" / "postfix"
+    postfix_dir = tmp_path / "etc" / "postfix"
     # Postfix's own directories, as the sandbox or the package creates them.
     (tmp_path / "var" / "spool" / "postfix").mkdir(parents=True, exist_ok=True)
     (tmp_path / "var" / "lib" / "postfix").mkdir(parents=True, exist_ok=True)
     check = snmtest.run(["postfix", "-c", postfix_dir, "check"], check=False)
     assert check.returncode == 0, check.stderr
     assert "warning" not in check.stderr, check.stderr
-    doveconf = snmtest.run(["doveconf", "-n", "-c", tmp_path / "etc" / "snm" / "dovecot" / "dovecot.conf"],
+    doveconf = snmtest.run(["doveconf", "-n", "-c", tmp_path / "etc" / "dovecot" / "dovecot.conf"],
                            check=False)
     assert doveconf.returncode == 0, doveconf.stderr
     assert "driver = snm" in doveconf.stdout
@@ -31,7 +31,7 @@ def test_postfix_check_and_doveconf_accept_the_rendered_config(build_dir, tmp_pa
 
 def test_rendered_files_say_where_they_come_from(build_dir, tmp_path):
     snmtest.snmctl("apply", "-q", "-c", CONFIGS["example"], "--root", tmp_path)
-    for path in ("etc/snm/postfix/main.cf", "etc/snm/postfix/master.cf", "etc/snm/dovecot/dovecot.conf"):
+    for path in ("etc/postfix/main.cf", "etc/postfix/master.cf", "etc/dovecot/dovecot.conf"):
         head = (tmp_path / path).read_text().splitlines()[0]
         assert "rendered by snmctl from" in head and str(CONFIGS["example"]) in head
 
@@ -40,7 +40,7 @@ def test_disabled_services_are_not_rendered(build_dir, tmp_path):
     config = tmp_path / "off.toml"
     config.write_text(CONFIGS["example"].read_text().replace("enableSubmissionSsl = true", "enableSubmissionSsl = false"))
     snmtest.snmctl("apply", "-q", "-c", config, "--root", tmp_path / "root")
-    master = (tmp_path / "root" / "etc" / "snm" / "postfix" / "master.cf").read_text()
+    master = (tmp_path / "root" / "etc" / "postfix" / "master.cf").read_text()
     assert "submissions" not in master.replace("# Submission over implicit TLS.", "")
     assert "\nsubmission " in master
 
@@ -52,7 +52,7 @@ def test_postfix_reads_the_public_mx_hardening(build_dir, tmp_path):
     config.write_text('smtpdForbidBareNewline = true\n' + CONFIGS["example"].read_text()
                       + '\n[clientRateLimits]\nmessages = 0\nallowNetworks = ["198.51.100.0/24", "2001:db8::/32"]\n')
     snmtest.snmctl("apply", "-q", "-c", config, "--root", tmp_path / "root")
-    postfix_dir = tmp_path / "root" / "etc" / "snm" / "postfix"
+    postfix_dir = tmp_path / "root" / "etc" / "postfix"
     expected = {
         "smtpd_forbid_bare_newline": "reject",
         "smtpd_forbid_bare_newline_exclusions": "$mynetworks",
@@ -73,7 +73,7 @@ def test_only_snm_policyd_decides_sender_ownership(build_dir, tmp_path):
     """Which login may use which envelope sender is decided by snm-policyd's
     sender policy only: no smtpd_sender_login_maps, no *_login_mismatch."""
     snmtest.snmctl("apply", "-q", "-c", CONFIGS["example"], "--root", tmp_path)
-    postfix_dir = tmp_path / "etc" / "snm" / "postfix"
+    postfix_dir = tmp_path / "etc" / "postfix"
     main = snmtest.run(["postconf", "-c", postfix_dir, "-n"]).stdout
     services = snmtest.run(["postconf", "-c", postfix_dir, "-P"]).stdout
     assert "smtpd_sender_login_maps" not in main

@@ -527,9 +527,9 @@ class SystemdUnits(unittest.TestCase):
         root = tempfile.mkdtemp(prefix="snmctl-test-")
         try:
             self.assertEqual(snmctl("apply", "-q", "-c", EXAMPLE, "--root", root).returncode, 0)
-            with open(os.path.join(root, "etc/snm/postfix/main.cf")) as f:
+            with open(os.path.join(root, "etc/postfix/main.cf")) as f:
                 main_cf = f.read().replace(root, "")
-            with open(os.path.join(root, "etc/snm/dovecot/dovecot.conf")) as f:
+            with open(os.path.join(root, "etc/dovecot/dovecot.conf")) as f:
                 dovecot = f.read()
         finally:
             shutil.rmtree(root)
