@@ -33,10 +33,21 @@ def port_is_free(port):
         return True
 
 
-def free_port_base(offsets, low=20000, high=60000, attempts=200):
-    """A base N such that N+offset is free on 127.0.0.1 for every offset."""
+def ephemeral_port_range():
+    """The kernel's range for bind(port 0) and outgoing connections."""
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(low), int(high)
+
+
+def free_port_base(offsets, low=10000, attempts=200):
+    """A base N such that N+offset is free on 127.0.0.1 for every offset.
+
+    The range lies below the kernel's ephemeral ports: a free_port() or an
+    outgoing connection made between choosing N and binding N+offset can
+    never take one of them."""
     import random
     rng = random.Random(os.getpid() ^ int(time.time()))
+    high = ephemeral_port_range()[0]
     for _ in range(attempts):
         base = rng.randrange(low, high - max(offsets)) // 10 * 10
         if all(port_is_free(base + o) for o in offsets):
