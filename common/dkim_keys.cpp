@@ -50,13 +50,6 @@ std::string base64(const unsigned char* data, std::size_t size) {
     return out;
 }
 
-std::string parent_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
 Result<std::string> read_small_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error{fmt::format("cannot read {}: {}", path, std::strerror(errno)), true};
@@ -78,11 +71,6 @@ FileOwnership key_ownership(mode_t mode) {
             ownership.gid = user->pw_gid;
         }
     return ownership;
-}
-
-bool file_exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -197,7 +185,7 @@ Status check_key_file_safety(const std::string& path) {
     if ((st.st_mode & 077) != 0)
         return Error{fmt::format("DKIM key {} is accessible to group or others (mode {:04o}); run `chmod 600 {}`",
                                  path, st.st_mode & 07777, path)};
-    std::string directory = parent_of(path);
+    std::string directory = parent_directory(path);
     bool own_directory = true;
     while (true) {
         struct stat dir {};
@@ -210,7 +198,7 @@ Status check_key_file_safety(const std::string& path) {
                                      "could replace the key; run `chmod o-w {}`",
                                      directory, path, dir.st_mode & 07777, directory)};
         if (directory == "/" || directory == ".") break;
-        directory = parent_of(directory);
+        directory = parent_directory(directory);
         own_directory = false;
     }
     return success();
@@ -265,10 +253,10 @@ Result<DkimKey> load_dkim_key(const std::string& path, DkimAlgorithm expected) {
 }
 
 Result<GeneratedKey> stage_dkim_key(const std::string& domain, const DkimSelector& selector, StagedFiles& staged) {
-    if (file_exists(selector.keyFile))
+    if (path_exists(selector.keyFile))
         return Error{fmt::format("DKIM key {} exists already; a key is never replaced under the same selector "
                                  "(DNS caches keep the old record), so use a new selector", selector.keyFile)};
-    const auto directory = parent_of(selector.keyFile);
+    const auto directory = parent_directory(selector.keyFile);
     if (auto made = make_directories(directory, 0750); !made) return made.error();
     if (const auto owner = key_ownership(0750); owner.uid && ::chown(directory.c_str(), *owner.uid, *owner.gid) != 0)
         return Error{fmt::format("cannot give {} to {}: {}", directory, kDkimMilterUser, std::strerror(errno))};
@@ -293,7 +281,7 @@ Result<std::vector<GeneratedKey>> stage_missing_dkim_keys(const Config& config, 
     if (!config.dkimSigning) return generated;
     for (const auto& domain : config.domains)
         for (const auto& selector : config.selectors_for(domain)) {
-            if (file_exists(selector.keyFile)) continue;
+            if (path_exists(selector.keyFile)) continue;
             auto key = stage_dkim_key(domain, selector, staged);
             if (!key) return key.error();
             generated.push_back(std::move(*key));

@@ -18,13 +18,6 @@ namespace snm {
 
 namespace {
 
-std::string parent_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
 Status fsync_directory(const std::string& directory) {
     const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Error{fmt::format("cannot open directory {}: {}", directory, std::strerror(errno))};
@@ -48,7 +41,7 @@ bool same_content(const std::string& a, const std::string& b) {
 // A hidden name beside `target` for this process: .NAME.snm-TAG.PID.
 std::string sibling_name(const std::string& target, std::string_view tag) {
     const auto slash = target.rfind('/');
-    return fmt::format("{}/.{}.snm-{}.{}", parent_of(target), target.substr(slash + 1), tag, ::getpid());
+    return fmt::format("{}/.{}.snm-{}.{}", parent_directory(target), target.substr(slash + 1), tag, ::getpid());
 }
 
 // The name a target's previous version is kept under while commit() runs.
@@ -165,7 +158,7 @@ Result<std::vector<std::string>> StagedFiles::commit() {
             return Error{fmt::format("cannot move {} into place: {}", change.target, std::strerror(saved))};
         }
         renamed.push_back(change.target);
-        directories.insert(parent_of(change.target));
+        directories.insert(parent_directory(change.target));
     }
     committed_ = true;
     for (const auto& entry : entries_) ::unlink(entry.temporary.c_str());  // the unchanged ones
@@ -200,6 +193,18 @@ Result<std::string> read_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+std::string parent_directory(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+bool path_exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace snm

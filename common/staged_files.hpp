@@ -81,4 +81,12 @@ Status make_directories(const std::string& path, mode_t mode);
 // The whole content of `path`.
 Result<std::string> read_file(const std::string& path);
 
+// The directory holding `path` ("." for a bare name, "/" for "/x").
+std::string parent_directory(const std::string& path);
+
+// Whether the name `path` exists: a file, a directory, or a symbolic link
+// even when it leads nowhere (a dangling link is the administrator's, not
+// a free name to write).
+bool path_exists(const std::string& path);
+
 }  // namespace snm

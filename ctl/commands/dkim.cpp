@@ -27,7 +27,6 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -159,11 +158,6 @@ std::string quoted_list(const std::vector<std::string>& items) {
     return out;
 }
 
-bool exists(const std::string& path) {
-    std::error_code ignored;
-    return std::filesystem::exists(path, ignored);
-}
-
 // The name of the selector succeeding `old`, or an error.
 Result<std::string> successor_name(const Config& config, const std::string& domain, const std::string& old,
                                    const std::vector<std::string>& taken) {
@@ -174,7 +168,7 @@ Result<std::string> successor_name(const Config& config, const std::string& doma
             return Error{fmt::format("the successor of selector `{}`, `{}`, is longer than a DNS label may be; "
                                      "shorten the selector", old, name)};
         if (std::find(taken.begin(), taken.end(), name) == taken.end() &&
-            !exists(config.default_dkim_key_file(domain, name)))
+            !path_exists(config.default_dkim_key_file(domain, name)))
             return name;
     }
     return Error{fmt::format("every successor name of selector `{}` from `{}` to `{}-{}` is configured or has a key "

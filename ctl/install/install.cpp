@@ -41,13 +41,6 @@ constexpr const char* kNoChange = "no change: the installed files are what the c
 // The first line of every file snmctl renders contains this (rendered_header).
 constexpr std::string_view kRenderedMark = "rendered by snmctl from";
 
-std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
-
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0;
-}
-
 std::string sha256_hex(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
@@ -131,7 +124,7 @@ Status keep_foreign_files(const RenderedFiles& rendered, const std::map<std::str
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", std::gmtime(&now));
     for (const auto& file : rendered) {
-        if (!exists(file.path)) continue;
+        if (!path_exists(file.path)) continue;
         auto content = read_file(file.path);
         if (!content) return content.error();
         if (*content == file.content) continue;
@@ -140,7 +133,7 @@ Status keep_foreign_files(const RenderedFiles& rendered, const std::map<std::str
                                                 : content->substr(0, content->find('\n')).find(kRenderedMark) != std::string::npos;
         if (ours) continue;
         const std::string original = file.path + ".snm-orig";
-        const std::string kept = exists(original) ? fmt::format("{}.snm-saved.{}", file.path, stamp) : original;
+        const std::string kept = path_exists(original) ? fmt::format("{}.snm-saved.{}", file.path, stamp) : original;
         struct stat st {};
         ::stat(file.path.c_str(), &st);
         if (auto s = staged.stage_content(kept, FileOwnership{static_cast<mode_t>(st.st_mode & 07777), st.st_uid, st.st_gid},
@@ -213,7 +206,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
     StagedFiles& staged = *staged_storage;
     // A preview creates no directory: what is missing is staged beside nothing.
     const auto make_parent = [&](const std::string& path) -> Status {
-        return options.dry_run ? success() : make_directories(parent_of(path), 0755);
+        return options.dry_run ? success() : make_directories(parent_directory(path), 0755);
     };
     if (auto made = make_parent(config.stateDirectory + "/"); !made) return made.error();
 
@@ -264,7 +257,7 @@ Result<std::vector<std::string>> install(const Config& config, const Deployment&
 
     if (options.dry_run) {
         for (const auto& command : user_commands) report.push_back("would run: " + shown(command));
-        if (!exists(config.mailDirectory)) report.push_back("would create " + config.mailDirectory);
+        if (!path_exists(config.mailDirectory)) report.push_back("would create " + config.mailDirectory);
         auto changes = staged.changes();
         if (!changes) return changes.error();
         auto described = describe_changes(*changes);
