@@ -5,7 +5,8 @@ made by Debian's mmdebstrap and cached between runs as a tarball.
     unpack(tarball, directory)
 
 The root holds the stock mail servers an administrator installs beside snm
-(SERVER_PACKAGES) and every runtime dependency our .debs declare, read from
+(SERVER_PACKAGES), systemd to boot it with (INIT_PACKAGES; mmdebstrap's
+apt variant has no init) and every runtime dependency our .debs declare, read from
 the .debs themselves, so that `apt-get install ./snm*.deb` inside it later
 succeeds with no network: a missing dependency fails the test there, which
 is the point. The tarball's name carries a hash of the whole mmdebstrap
@@ -17,7 +18,8 @@ its updates and its security suite), so the libraries agree. No package
 script starts a service in the root: mmdebstrap moves start-stop-daemon
 aside while it installs, and the root has a policy-rc.d refusing every
 start from the moment its essential packages are in, kept for the install
-test's own `apt-get install`. Postfix's debconf question is answered "No
+test's own `apt-get install` (the test starts the services itself, with
+systemctl, once snm.toml is applied). Postfix's debconf question is answered "No
 configuration", so /etc/postfix/main.cf is left for snm to write.
 mmdebstrap runs in a private mount namespace, so none of its mounts can
 outlive it on the host. The cache directory is SNM_INSTALL_TEST_CACHE,
@@ -38,6 +40,8 @@ MIRRORS = (
 )
 SERVER_PACKAGES = ("postfix", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
                    "rspamd", "redis-server")
+# The init the root boots with (namespace.py): the units run as systemd runs them.
+INIT_PACKAGES = ("systemd",)
 # Postfix's own question, answered before Postfix is installed.
 POSTFIX_DEBCONF = "postfix postfix/main_mailer_type select No configuration"
 # invoke-rc.d and deb-systemd-invoke ask this script and start nothing on 101.
@@ -85,7 +89,7 @@ def mmdebstrap_command(packages, output):
 def cached_root(debs, log):
     """The tarball of a root for `debs`, built now if the cache has none;
     mmdebstrap's output goes to the open file `log`."""
-    packages = sorted(set(SERVER_PACKAGES) | set(runtime_dependencies(debs)))
+    packages = sorted(set(SERVER_PACKAGES) | set(INIT_PACKAGES) | set(runtime_dependencies(debs)))
     key = hashlib.sha256("\0".join(mmdebstrap_command(packages, "OUTPUT")).encode()).hexdigest()[:16]
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tarball = CACHE_DIR / f"debian-{SUITE}-root-{key}.tar"

@@ -1,8 +1,9 @@
 """A mail server made the way an administrator makes one on Debian 12, for
-the install test: snm's .debs installed offline into a fresh minimal root,
-/etc/snm/snm.toml written, `snmctl apply`, and every service started with
-the command line its installed unit file gives — all inside private mount,
-PID and network namespaces with loopback only.
+the install test: a fresh minimal root booted with its own systemd, snm's
+.debs installed offline into it, /etc/snm/snm.toml written, `snmctl apply`,
+and the services started with `systemctl start` — systemd runs each as its
+installed unit says, sandboxing included — all inside private mount, PID
+and network namespaces with loopback only (namespace.py).
 
     server = DebianServer()
     server.bring_up()                 # every phase timed (timing.py)
@@ -14,9 +15,11 @@ PID and network namespaces with loopback only.
 The .debs are built with contrib/build-deb, or taken from SNM_DEB_DIR. The
 root comes from debian_root.py's cache. Everything lives in one temporary
 directory (prefix TMP_PREFIX: contrib/run-tests looks for leftovers by it):
-the root, the .debs, and LOG_DIR with each service's stdout and stderr, the
-root's syslog (ns_init.py's sink: Postfix's and Dovecot's logs) and the
-output of every administrative command.
+the root, the .debs, and LOG_DIR with nspawn's output (the boot console),
+the output of every administrative command and, for a failure, what
+`diagnostics` gathers from systemd: each service's journal (its stdout and
+stderr, and Postfix's and Dovecot's syslog), the whole journal of the boot
+and `systemctl status`.
 """
 import json
 import os
@@ -29,7 +32,6 @@ from pathlib import Path
 
 import debian_root
 from namespace import HOST_PYTHON, Namespace
-from systemd_unit import ServiceUnit, start_service, tail
 from timing import phase
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +39,12 @@ TMP_PREFIX = "snm-install-test-"
 CONFIG_PATH = "/etc/snm/snm.toml"
 DEB_STAGING = "/var/cache/snm-install-test"  # inside the root
 CLIENT = Path(__file__).with_name("mail_client.py")
-# In the order systemd's After=/Before= put them: each one's servers first.
+# The units an administrator starts after the first `snmctl apply`, in one
+# `systemctl start`: systemd orders them by their After= and Before=.
+STARTED_UNITS = ("redis-server.service", "rspamd.service", "snm-policyd.service", "snm-dkim-milter.service",
+                 "dovecot.service", "postfix.service")
+# The units whose main process is one of the mail server's daemons
+# (postfix.service is a oneshot; its instance postfix@- runs Postfix's master).
 SERVICES = ("redis-server.service", "rspamd.service", "snm-policyd.service", "snm-dkim-milter.service",
             "dovecot.service", "postfix@-.service")
 # The listeners the client uses: SMTP, submission, IMAP.
@@ -49,9 +56,12 @@ PASSWORDS = {"user1@example.com": "first secret 1", "user2@example.com": "first 
 DEB_BUILD_TIMEOUT = 1200
 READY_TIMEOUT = 120
 APT_TIMEOUT = 300
+SYSTEMCTL_TIMEOUT = 180
 LOG_TAIL_LINES = 40
-# Files under the root's /var/log that say nothing about the mail servers.
-UNRELATED_LOGS = ("apt", "dpkg.log", "alternatives.log", "bootstrap.log", "faillog", "lastlog", "wtmp", "btmp")
+# Files under the root's /var/log that say nothing about the mail servers,
+# or that `diagnostics` reads otherwise (the binary journal, with journalctl).
+UNRELATED_LOGS = ("apt", "dpkg.log", "alternatives.log", "bootstrap.log", "faillog", "lastlog", "wtmp", "btmp",
+                  "journal", "README")
 
 
 def snm_toml(hashes):
@@ -78,7 +88,7 @@ class DebianServer:
         self.log_dir.mkdir()
         self.namespace = None
         self.debs = []
-        self.services = {}  # unit name -> RunningService
+        self.services = {}  # unit in SERVICES -> (host pid, start time) of its main process, once started
         self.passwords = dict(PASSWORDS)
         self.hashes = {}  # user -> hashedPassword in snm.toml
 
@@ -96,7 +106,7 @@ class DebianServer:
             staging.mkdir(parents=True)
             for deb in self.debs:
                 shutil.copy(deb, staging)
-        with phase("start the namespaces"):
+        with phase("boot systemd in the namespaces (systemd-nspawn)"):
             self.namespace = Namespace(self.root, self.log_dir).__enter__()
             self.assert_loopback_only()
         # Offline: the namespace has no route out, and the cached root no package
@@ -108,13 +118,14 @@ class DebianServer:
         with phase("write snm.toml and snmctl apply"):
             self.write_config()
             self.admin("snmctl-apply-1", ["snmctl", "apply", "-c", CONFIG_PATH])
-        with phase("start the services from their units"):
-            for name in SERVICES:
-                unit = ServiceUnit.load(self.namespace, name)
-                with open(self.log_dir / f"{name}.log", "ab") as log:
-                    log.write(f"--- unit files: {', '.join(unit.files)}\n"
-                              f"--- sandboxing not applied: {' '.join(unit.sandboxing) or 'none'}\n".encode())
-                self.services[name] = start_service(self.namespace, unit, self.log_dir)
+        with phase("systemctl start the services"):
+            self.admin("systemctl-start", ["systemctl", "start", *STARTED_UNITS], timeout=SYSTEMCTL_TIMEOUT)
+            for name, state in self.unit_states().items():
+                process = self.main_process(state)
+                if state["ActiveState"] != "active" or process is None:
+                    raise AssertionError(f"{name} is {state['ActiveState']} with no main process after "
+                                         f"systemctl start ({state})\n{self.journal(name)}")
+                self.services[name] = process.identity
         with phase("wait for the listeners"):
             self.wait_until_ready()
 
@@ -176,10 +187,40 @@ class DebianServer:
                                      f"{sorted(missing_unix)} (Postfix's milters: {milters.split()})")
             time.sleep(0.2)
 
+    def unit_states(self):
+        """{unit: {property: value}} of SERVICES, as systemd has them."""
+        properties = "Id,ActiveState,SubState,MainPID,NRestarts,ControlGroup"
+        output = self.namespace.run(["systemctl", "show", f"--property={properties}", *SERVICES]).stdout
+        states = [dict(line.split("=", 1) for line in block.splitlines()) for block in output.split("\n\n")]
+        return {state["Id"]: state for state in states if state}
+
     def assert_services_running(self):
-        for name, service in self.services.items():
-            dead = [identity for identity in service.main_processes if not self.namespace.alive(identity)]
-            assert not dead, f"{name} is no longer running (pids {dead})\n{tail(service.log)}"
+        """Every service active with the main process it started with: not
+        failed, and not restarted by systemd (Restart=) behind the test's back."""
+        for name, state in self.unit_states().items():
+            started = self.services[name]
+            moved = self.main_process(state)
+            assert state["ActiveState"] == "active" and moved and moved.identity == started, \
+                (f"{name} is no longer running as it was started (pid {started[0]}): ActiveState="
+                 f"{state['ActiveState']} SubState={state['SubState']} NRestarts={state['NRestarts']}\n"
+                 f"{self.journal(name)}")
+
+    def main_process(self, state):
+        """ProcessInfo of a unit's daemon: its MainPID, or (a forking service
+        systemd knows no main pid of, as Postfix's master with GuessMainPID=no)
+        the one process of its cgroup that is a child of systemd; else None."""
+        if int(state["MainPID"]):
+            return self.namespace.process(int(state["MainPID"]))
+        if not state["ControlGroup"]:
+            return None
+        daemons = [p for p in self.namespace.in_cgroup(state["ControlGroup"]) if p.ppid == self.namespace.init_pid]
+        return daemons[0] if len(daemons) == 1 else None
+
+    def journal(self, unit, lines=LOG_TAIL_LINES):
+        """The last lines of a unit's journal inside."""
+        result = self.namespace.run(["journalctl", "--no-pager", "--quiet", "-o", "short-precise", "-n", str(lines),
+                                     "-u", unit], check=False)
+        return f"--- journalctl -u {unit} (last {lines} lines)\n{result.stdout}{result.stderr}"
 
     # --- using it ---------------------------------------------------------------------
     def admin(self, log_name, argv, **kwargs):
@@ -206,13 +247,17 @@ class DebianServer:
         return json.loads(result.stdout)
 
     def main_processes(self):
-        """{unit: [(pid, start time)]} of every started service."""
-        return {name: list(service.main_processes) for name, service in self.services.items()}
+        """{unit: (host pid, start time)} of each started service's main process."""
+        return dict(self.services)
 
     # --- diagnostics and the end ------------------------------------------------------------
     def diagnostics(self):
+        """What went on: the processes and listeners, and the tail of every
+        log, systemd's gathered first into LOG_DIR (each service's journal,
+        the boot's whole journal, `systemctl status`)."""
         parts = []
-        if self.namespace and self.namespace.init_pid:
+        if self.namespace and self.namespace.init_pid and self.namespace.launcher:
+            self.save_journals()
             parts.append("--- processes in the namespace (pid, host ppid, name, command)\n"
                          + self.namespace.process_table())
             parts.append(f"--- listening: TCP {sorted(self.namespace.listening_tcp_ports())} "
@@ -225,13 +270,34 @@ class DebianServer:
                 parts.append(tail(log, LOG_TAIL_LINES).replace(f"--- {log.name}", f"--- /{log.relative_to(self.root)}", 1))
         return "\n".join(parts)
 
+    def save_journals(self):
+        commands = {f"journal-{unit}": ["journalctl", "--no-pager", "-o", "short-precise", "-u", unit]
+                    for unit in STARTED_UNITS + SERVICES}
+        commands["journal"] = ["journalctl", "--no-pager", "-o", "short-precise", "-b"]
+        commands["systemctl-status"] = ["systemctl", "status", "--no-pager", "--full", "--lines=0",
+                                        *STARTED_UNITS, *SERVICES]
+        commands["systemctl-failed"] = ["systemctl", "list-units", "--failed", "--no-pager", "--full"]
+        for name, argv in commands.items():
+            with open(self.log_dir / f"{name}.log", "wb") as out:
+                self.namespace.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
+
     def close(self):
+        """Powers the server off and removes its directory, also when the
+        poweroff fails (then raising why, once the rest is done)."""
         with phase("teardown"):
-            if self.namespace:
-                self.namespace.stop()
-            for service in self.services.values():
-                if service.launcher:
-                    service.launcher.wait(timeout=30)
-            mounted = [line for line in Path("/proc/mounts").read_text().splitlines() if str(self.work) in line]
-            shutil.rmtree(self.work)
+            try:
+                if self.namespace:
+                    self.namespace.stop()
+            finally:
+                mounted = [line for line in Path("/proc/mounts").read_text().splitlines() if str(self.work) in line]
+                if not mounted:
+                    shutil.rmtree(self.work)
         assert not mounted, f"mounts of the install test survived on the host: {mounted}"
+
+
+def tail(path, lines=40):
+    path = Path(path)
+    if not path.exists():
+        return f"({path.name}: empty)"
+    return f"--- {path.name} (last {lines} lines)\n" + "\n".join(
+        path.read_text(errors="replace").splitlines()[-lines:])

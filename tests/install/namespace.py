@@ -1,35 +1,66 @@
-"""Private mount, PID and network namespaces around an unpacked Debian root,
-for the install test: its PID 1 (ns_init.py) and the ways into it.
+"""A Debian root booted by systemd-nspawn with the root's own systemd as its
+PID 1, in private mount, PID and network namespaces, for the install test:
+its life and the ways into it.
 
     with Namespace(root, log_dir) as namespace:
         namespace.run(["apt-get", "install", …])            # inside, as root
-        namespace.spawn([...], env=…, stdout=log)           # a foreground service
+        namespace.run(["systemctl", "start", …])            # real systemd starts the units
         namespace.path("/etc/snm/snm.toml").write_text(…)   # a file inside, from the host
         namespace.in_network(["python3", "client.py", …])   # a host program on its loopback
 
-Commands inside go through nsenter (mount, PID and network namespace, and
-the root of PID 1): they see the root, its /run and /tmp, and a network
-with nothing but lo. `path` reaches a file through /proc/PID1/root with the
-root's symbolic links resolved inside the root (an absolute link must not
-lead to the host's file). Leaving the block kills PID 1, which takes every
-process of the PID namespace with it, and waits until none is left; the
-mounts go with the mount namespace.
+systemd-nspawn --boot runs the root's /lib/systemd/systemd as PID 1 with a
+network of nothing but lo (--private-network), no registration with a
+machined and no unit of the host's (--register=no --keep-unit: the host's
+PID 1 need not be systemd), the journal kept inside (--link-journal=no)
+and the console copied to LOG_DIR/nspawn.log. systemd boots BOOT_TARGET:
+the mail servers' units are enabled but none starts before the test asks.
+nspawn tells the test through NOTIFY_SOCKET when the container's systemd
+has finished booting (--notify-ready=yes), and names its PID 1.
+
+nspawn puts itself and the container into the cgroup it runs in. So that
+a run touches no cgroup but its own, it is started in a fresh one named
+after the machine (in each hierarchy systemd tracks processes in: cgroup2,
+and name=systemd where the layout is hybrid or legacy), under the test's
+own cgroup; `stop` removes it.
+
+Commands inside go through nsenter (every namespace of PID 1 and its root):
+they see the root, its /run and /tmp, and a network with only lo. `path`
+reaches a file through /proc/PID1/root with the root's symbolic links
+resolved inside the root (an absolute link must not lead to the host's
+file). Leaving the block powers the container off (SIGTERM to nspawn, which
+asks systemd for an orderly shutdown); one that does not end in
+POWEROFF_TIMEOUT seconds is killed (SIGKILL to PID 1 takes every process of
+the PID namespace with it) and the test fails. Either way `stop` waits
+until no process of the PID namespace is left, then removes the cgroups;
+the mounts go with the mount namespace.
 """
 import os
+import secrets
 import select
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-NS_INIT = Path(__file__).with_name("ns_init.py")
+NSPAWN = "systemd-nspawn"
 HOST_PYTHON = "/usr/bin/python3"
 ADMIN_ENVIRONMENT = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
                      "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
-# Seconds for PID 1 to prepare the root, and for the namespace to empty.
-READY_TIMEOUT = 30
+# Boot as far as the basic system (journald, /dev/log, tmpfiles): the mail
+# servers' units stay down until the test starts them after `snmctl apply`.
+BOOT_TARGET = "basic.target"
+# The machine's name (its hostname inside) and its cgroups' name: this
+# prefix and random hex digits. contrib/run-tests looks for leftovers by it.
+MACHINE_PREFIX = "snm-install-test-"
+# Seconds for systemd to boot, for an orderly poweroff, and for the PID
+# namespace to empty once nspawn is gone.
+BOOT_TIMEOUT = 60
+POWEROFF_TIMEOUT = 30
 STOP_TIMEOUT = 30
+# Longest sd_notify datagram nspawn sends.
+NOTIFY_DATAGRAM_LIMIT = 4096
 # Symbolic links followed in one path before it is taken for a loop.
 SYMLINK_HOPS = 40
 TCP_LISTEN = "0A"
@@ -97,13 +128,53 @@ def confined(base, path):
     return Path(base, *resolved)
 
 
+def kill(pid):
+    """SIGKILL to a host pid, if there is one and it is still there."""
+    try:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def tracking_cgroups(name):
+    """Paths for a new cgroup `name` under this process's own cgroup, in
+    each hierarchy systemd tracks processes in (cgroup2; name=systemd)."""
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        own[controllers] = path
+    paths = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        separator = fields.index("-")
+        mount_root, mount_point = fields[3], fields[4]
+        fstype, options = fields[separator + 1], fields[separator + 3].split(",")
+        key = "" if fstype == "cgroup2" else "name=systemd" if fstype == "cgroup" and "name=systemd" in options \
+            else None
+        if key is None or key not in own:
+            continue
+        relative = os.path.relpath(own[key], mount_root)
+        paths.append(Path(mount_point, relative, name) if relative != "." else Path(mount_point, name))
+    return paths
+
+
+def remove_cgroup(path):
+    """rmdir of a cgroup and every cgroup below it, the deepest first."""
+    if not path.is_dir():
+        return
+    for directory, _, _ in sorted(os.walk(path), key=lambda entry: -entry[0].count("/")):
+        os.rmdir(directory)
+
+
 class Namespace:
     def __init__(self, root, log_dir):
         self.root = Path(root)
         self.log_dir = Path(log_dir)
-        self.syslog = self.log_dir / "syslog"
-        self.launcher = None  # the host's unshare
-        self.init_pid = None  # PID 1 of the namespace, as the host numbers it
+        self.machine = MACHINE_PREFIX + secrets.token_hex(4)
+        self.cgroups = tracking_cgroups(self.machine)
+        self.launcher = None  # the host's systemd-nspawn
+        self.init_pid = None  # PID 1 of the namespace (the root's systemd), as the host numbers it
         self.pid_namespace = None  # its /proc/PID/ns/pid link ("pid:[inode]")
 
     def __enter__(self):
@@ -119,45 +190,100 @@ class Namespace:
 
     # --- life ----------------------------------------------------------------------
     def start(self):
-        stderr = open(self.log_dir / "ns_init.log", "ab")
-        self.launcher = subprocess.Popen(
-            ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child", "--propagation", "private", "--",
-             HOST_PYTHON, str(NS_INIT), str(self.root), str(self.syslog)],
-            stdout=subprocess.PIPE, stderr=stderr, env={"PATH": ADMIN_ENVIRONMENT["PATH"]}, start_new_session=True)
-        stderr.close()
-        readable, _, _ = select.select([self.launcher.stdout], [], [], READY_TIMEOUT)
-        line = self.launcher.stdout.readline().decode().strip() if readable else ""
-        children = children_of(self.launcher.pid)
-        if children:
-            self.init_pid = children[0].pid
-            self.pid_namespace = os.readlink(f"/proc/{self.init_pid}/ns/pid")
-        if line != "ready" or not self.init_pid:
-            raise AssertionError(f"the namespace's PID 1 did not get ready ({line!r}):\n"
-                                 f"{(self.log_dir / 'ns_init.log').read_text(errors='replace')}")
+        for cgroup in self.cgroups:
+            cgroup.mkdir()
+        notify_path = self.log_dir / "nspawn.notify"
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            notify.bind(str(notify_path))
+            with open(self.log_dir / "nspawn.log", "ab") as log:
+                self.launcher = subprocess.Popen(
+                    [NSPAWN, "--quiet", "--boot", f"--directory={self.root}", f"--machine={self.machine}",
+                     "--private-network", "--register=no", "--keep-unit", "--link-journal=no",
+                     "--resolv-conf=off", "--timezone=off", "--console=read-only", "--notify-ready=yes",
+                     "--setenv=SYSTEMD_COLORS=0", "--", f"systemd.unit={BOOT_TARGET}"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env={"PATH": ADMIN_ENVIRONMENT["PATH"], "NOTIFY_SOCKET": str(notify_path)},
+                    preexec_fn=self.join_cgroups, start_new_session=True)
+            self.init_pid = self.wait_until_booted(notify)
+        finally:
+            notify.close()
+            notify_path.unlink(missing_ok=True)
+        self.pid_namespace = os.readlink(f"/proc/{self.init_pid}/ns/pid")
+        state = self.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+        if state != "running":
+            failed = self.run(["systemctl", "--failed", "--no-pager"], check=False).stdout
+            raise AssertionError(f"systemd in the namespace booted {BOOT_TARGET} {state!r}, not 'running':\n{failed}")
+
+    def join_cgroups(self):
+        """In nspawn's child, before the exec: into the machine's cgroups."""
+        for cgroup in self.cgroups:
+            (cgroup / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+    def wait_until_booted(self, notify):
+        """The host pid of the container's PID 1, once nspawn says its systemd is ready."""
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        leader, ready = None, False
+        while not ready:
+            readable, _, _ = select.select([notify], [], [], min(1.0, max(0.0, deadline - time.monotonic())))
+            if readable:
+                fields = dict(line.split("=", 1) for line in
+                              notify.recv(NOTIFY_DATAGRAM_LIMIT).decode(errors="replace").splitlines() if "=" in line)
+                leader = int(fields.get("X_NSPAWN_LEADER_PID", leader or 0)) or leader
+                ready = ready or fields.get("READY") == "1"
+            elif self.launcher.poll() is not None or time.monotonic() > deadline:
+                why = (f"systemd-nspawn exited {self.launcher.returncode}" if self.launcher.returncode is not None
+                       else f"systemd did not finish booting in {BOOT_TIMEOUT}s")
+                raise AssertionError(f"{why}:\n{(self.log_dir / 'nspawn.log').read_text(errors='replace')}")
+        if not leader:
+            raise AssertionError("systemd-nspawn said READY=1 but named no PID 1 (X_NSPAWN_LEADER_PID)")
+        return leader
 
     def stop(self):
-        """Kills PID 1 (and with it the whole PID namespace); waits until nothing of it is left."""
+        """Powers the container off (or kills its PID 1 when that does not
+        end in time); waits until nothing of it is left; removes its cgroups."""
         if self.launcher is None:
+            for cgroup in self.cgroups:
+                remove_cgroup(cgroup)
             return
-        # Without a PID 1 yet, unshare goes: --kill-child takes its child along.
-        try:
-            os.kill(self.init_pid or self.launcher.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.launcher.wait(timeout=STOP_TIMEOUT)
-        self.launcher.stdout.close()
+        if self.pid_namespace is None:
+            leader = self.init_pid or next((child.pid for child in children_of(self.launcher.pid)), None)
+            try:
+                self.pid_namespace = os.readlink(f"/proc/{leader}/ns/pid") if leader else None
+            except FileNotFoundError:
+                pass
+        forced = None
+        if self.launcher.poll() is None:
+            self.launcher.terminate()
+            try:
+                self.launcher.wait(timeout=POWEROFF_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # PID 1 killed, nspawn sees its container end and still cleans up
+                # after it (its lock beside the root, its directory under /run).
+                forced = self.process_table()
+                leader = self.init_pid or next((child.pid for child in children_of(self.launcher.pid)), None)
+                kill(leader)
+                try:
+                    self.launcher.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    kill(self.launcher.pid)
+                    self.launcher.wait(timeout=STOP_TIMEOUT)
         deadline = time.monotonic() + STOP_TIMEOUT
         while self.pid_namespace and self.processes() and time.monotonic() < deadline:
             time.sleep(0.1)
         survivors = self.processes() if self.pid_namespace else []
         self.launcher = None
-        assert not survivors, f"processes of the namespace outlived its PID 1: {survivors}"
+        if not survivors:
+            for cgroup in self.cgroups:
+                remove_cgroup(cgroup)
+        assert not survivors, f"processes of the namespace outlived nspawn: {survivors}"
+        assert forced is None, (f"the container did not power off in {POWEROFF_TIMEOUT}s and was killed; "
+                                f"what still ran:\n{forced}")
 
     # --- into it -----------------------------------------------------------------------
     def enter(self, argv):
-        """`argv` run inside: the namespaces and root of PID 1, its working directory."""
-        return ["nsenter", f"--target={self.init_pid}", "--mount", "--pid", "--net", "--root", "--wd", "--",
-                *map(str, argv)]
+        """`argv` run inside: every namespace and the root of PID 1, its working directory."""
+        return ["nsenter", f"--target={self.init_pid}", "--all", "--root", "--wd", "--", *map(str, argv)]
 
     def run(self, argv, env=None, check=True, **kwargs):
         """subprocess.run inside, as root with ADMIN_ENVIRONMENT unless `env`; output
@@ -169,11 +295,6 @@ class Namespace:
             raise AssertionError(f"{' '.join(map(str, argv))} exited {result.returncode} in the namespace:\n"
                                  f"{result.stdout or ''}\n{result.stderr or ''}")
         return result
-
-    def spawn(self, argv, env, stdout, preexec_fn=None):
-        """A process inside that keeps running (under the host's nsenter, which waits for it)."""
-        return subprocess.Popen(self.enter(argv), env=env, stdout=stdout, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=preexec_fn, start_new_session=True)
 
     def in_network(self, argv):
         """`argv` for a host program that joins only the network namespace."""
@@ -199,13 +320,22 @@ class Namespace:
                 found.append(info)
         return found
 
-    def orphans(self):
-        """Processes whose parent is PID 1: the daemons that forked into the background."""
-        return children_of(self.init_pid)
+    def process(self, ns_pid):
+        """ProcessInfo of the process the namespace numbers `ns_pid`, or None."""
+        return next((p for p in self.processes() if p.ns_pid == ns_pid), None)
 
-    def alive(self, identity):
-        info = process_info(identity[0])
-        return info is not None and info.identity == identity
+    def in_cgroup(self, control_group):
+        """ProcessInfo of the namespace's processes in a cgroup its systemd
+        names (a unit's ControlGroup), as the host sees them: below the
+        machine's cgroup."""
+        def member(info):
+            try:
+                lines = Path(f"/proc/{info.pid}/cgroup").read_text().splitlines()
+            except (FileNotFoundError, ProcessLookupError):
+                return False
+            return any(line.split(":", 2)[2].endswith(control_group) for line in lines
+                       if line.split(":", 2)[1] in ("", "name=systemd"))
+        return [info for info in self.processes() if member(info)]
 
     def listening_tcp_ports(self):
         """TCP ports something listens on in the namespace's network (IPv4 and IPv6)."""
@@ -219,12 +349,25 @@ class Namespace:
         return ports
 
     def listening_unix_paths(self):
-        """Paths of the Unix stream sockets accepting connections in the namespace."""
+        """Paths of the Unix stream sockets accepting connections in the
+        namespace: in its network and in the private network of any service
+        (PrivateNetwork=: a socket file is reachable from every network)."""
+        networks = {}
+        for info in self.processes():
+            try:
+                networks.setdefault(os.readlink(f"/proc/{info.pid}/ns/net"), info.pid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         paths = set()
-        for line in Path(f"/proc/{self.init_pid}/net/unix").read_text().splitlines()[1:]:
-            fields = line.split()
-            if len(fields) >= 8 and int(fields[3], 16) & UNIX_ACCEPTING:
-                paths.add(fields[7])
+        for pid in networks.values():
+            try:
+                table = Path(f"/proc/{pid}/net/unix").read_text().splitlines()[1:]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for line in table:
+                fields = line.split()
+                if len(fields) >= 8 and int(fields[3], 16) & UNIX_ACCEPTING:
+                    paths.add(fields[7])
         return paths
 
     def process_table(self):

@@ -1,6 +1,7 @@
 """snm installed from its Debian packages into a fresh Debian 12 root, with
 the distribution's own Postfix, Dovecot, rspamd and Redis, each started as
-its installed unit says: the mail flow an administrator gets (issue 16).
+its installed unit says by the root's own systemd: the mail flow an
+administrator gets (issue 16).
 
 One server for the module (debian_server.py), brought up once; the tests
 run in file order against it and need root, mmdebstrap, and deb.debian.org
@@ -53,10 +54,10 @@ def test_daemons_run_as_their_own_users(server):
     users = {line.split(":")[2]: line.split(":")[0]
              for line in server.namespace.path("/etc/passwd").read_text().splitlines()}
     for unit, user in DAEMON_USERS.items():
-        for pid, _ in server.services[unit].main_processes:
-            status = open(f"/proc/{pid}/status").read()
-            uid = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[2]  # effective
-            assert users.get(uid) == user, f"{unit}: pid {pid} runs as {users.get(uid, uid)}, not {user}"
+        pid, _ = server.services[unit]
+        status = open(f"/proc/{pid}/status").read()
+        uid = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[2]  # effective
+        assert users.get(uid) == user, f"{unit}: pid {pid} runs as {users.get(uid, uid)}, not {user}"
 
 
 def test_submitted_mail_arrives_dkim_signed(server):
