@@ -149,6 +149,9 @@ struct Config {
     std::string vmailGroupName = "virtualMail";
     std::string hierarchySeparator = ".";
     bool useFsLayout = false;
+    // Mailbox names on disk in UTF-8, not modified UTF-7 (Dovecot's
+    // mail_location parameter :UTF-8).
+    bool useUTF8FolderNames = false;
     std::vector<SpecialMailbox> mailboxes = {
         {"Trash", MailboxAuto::No, "Trash"},
         {"Junk", MailboxAuto::Subscribe, "Junk"},
@@ -162,6 +165,15 @@ struct Config {
     // SMTP smuggling defence: a bare LF in SMTP is refused (SNM's option).
     bool smtpdForbidBareNewline = true;
     ClientRateLimits clientRateLimits;
+
+    // Dovecot's limits, SNM's names and defaults: IMAP and POP3 connections
+    // of one user from one address (mail_max_userip_connections), and the
+    // memory of the imap, lmtp and quota-status processes in MB (their
+    // services' vsz_limit; 0 = no limit).
+    unsigned maxConnectionsPerUser = 100;
+    unsigned imapMemoryLimit = 256;
+    unsigned lmtpMemoryLimit = 256;
+    unsigned quotaStatusMemoryLimit = 256;
 
     // The DKIM selectors in force for `domain` (explicit or the default one).
     std::vector<DkimSelector> selectors_for(const std::string& domain) const;

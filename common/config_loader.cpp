@@ -57,12 +57,17 @@ const std::vector<Loader::Option>& Loader::options() {
         {"vmailGroupName", &Loader::read_vmail_group_name},
         {"hierarchySeparator", &Loader::read_hierarchy_separator},
         {"useFsLayout", &Loader::read_flag<&Config::useFsLayout>},
+        {"useUTF8FolderNames", &Loader::read_flag<&Config::useUTF8FolderNames>},
         {"mailboxes", &Loader::read_mailboxes},
         {"lmtpSaveToDetailMailbox", &Loader::read_lmtp_save_to_detail_mailbox},
         {"messageSizeLimit", &Loader::read_message_size_limit},
         {"loginThrottle", &Loader::read_login_throttle},
         {"smtpdForbidBareNewline", &Loader::read_flag<&Config::smtpdForbidBareNewline>},
         {"clientRateLimits", &Loader::read_client_rate_limits},
+        {"maxConnectionsPerUser", &Loader::read_max_connections_per_user},
+        {"imapMemoryLimit", &Loader::read_memory_limit<&Config::imapMemoryLimit>},
+        {"lmtpMemoryLimit", &Loader::read_memory_limit<&Config::lmtpMemoryLimit>},
+        {"quotaStatusMemoryLimit", &Loader::read_memory_limit<&Config::quotaStatusMemoryLimit>},
     };
     return table;
 }

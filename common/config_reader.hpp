@@ -25,6 +25,16 @@
 
 namespace snm::config_reading {
 
+// maxConnectionsPerUser: Dovecot counts connections per user and address;
+// more than this from one address is no mail client but a leak or a flood.
+constexpr std::uint64_t kMaxConnectionsPerUser = 100000;
+// A Dovecot service's memory limit (vsz_limit, in MB): below the minimum a
+// process barely gets through start-up (an imap process with snm's plugins
+// maps about 10 MB on Debian 12 before it opens a mailbox); the maximum is
+// 1 TB.
+constexpr std::uint64_t kMinServiceMemoryMb = 16;
+constexpr std::uint64_t kMaxServiceMemoryMb = std::uint64_t{1} << 20;
+
 inline SourcePosition position_of(const toml::source_region& region) {
     return {region.begin.line, region.begin.column};
 }
@@ -367,6 +377,27 @@ private:
             if (s->get() == "no") { config_.lmtpSaveToDetailMailbox = false; return; }
         }
         error(node, "`lmtpSaveToDetailMailbox` must be \"yes\", \"no\", true or false");
+    }
+    void read_max_connections_per_user(const toml::node& node) {
+        if (auto n = unsigned_value(node, "maxConnectionsPerUser", 1, kMaxConnectionsPerUser))
+            config_.maxConnectionsPerUser = static_cast<unsigned>(*n);
+    }
+    // imapMemoryLimit, lmtpMemoryLimit, quotaStatusMemoryLimit: MB, 0 = no limit.
+    template <unsigned Config::*Field>
+    void read_memory_limit(const toml::node& node) {
+        auto n = node.as_integer();
+        if (!n) {
+            error(node, fmt::format("`{}` must be an integer (MB), not {}", current_option_, type_name(node.type())));
+            return;
+        }
+        const auto mb = n->get();
+        if (mb != 0 && (mb < static_cast<std::int64_t>(kMinServiceMemoryMb) ||
+                        mb > static_cast<std::int64_t>(kMaxServiceMemoryMb))) {
+            error(node, fmt::format("`{}` is {}; expected 0 (no limit) or a size in MB from {} to {}", current_option_,
+                                    mb, kMinServiceMemoryMb, kMaxServiceMemoryMb));
+            return;
+        }
+        config_.*Field = static_cast<unsigned>(mb);
     }
     void read_message_size_limit(const toml::node& node) {
         if (auto n = unsigned_value(node, "messageSizeLimit", 1024, std::uint64_t{1} << 40)) config_.messageSizeLimit = *n;

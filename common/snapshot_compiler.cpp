@@ -175,8 +175,9 @@ std::string sieve_script_path(const Config& config, const LoginAccount& account)
 std::string userdb_fields(const Config& config, const LoginAccount& account) {
     const auto parts = split_address(account.address);
     const auto home = fmt::format("{}/{}/{}", config.mailDirectory, parts->domain, parts->local);
-    std::string fields = fmt::format("home={}\tmail=maildir:{}{}\tuid={}\tgid={}", home, home,
-                                     config.useFsLayout ? ":LAYOUT=fs" : "", config.vmailUID, config.vmailUID);
+    std::string fields = fmt::format("home={}\tmail=maildir:{}{}{}\tuid={}\tgid={}", home, home,
+                                     config.useFsLayout ? ":LAYOUT=fs" : "",
+                                     config.useUTF8FolderNames ? ":UTF-8" : "", config.vmailUID, config.vmailUID);
     if (account.quota) fields += fmt::format("\tquota_rule=*:storage={}", *account.quota);
     if (account.sieveScript) fields += fmt::format("\tsieve={}", sieve_script_path(config, account));
     return fields;

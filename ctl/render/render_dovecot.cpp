@@ -22,6 +22,11 @@ const char* auto_setting(MailboxAuto a) {
     return "no";
 }
 
+// A service's vsz_limit from SNM's megabytes; 0 is Dovecot's "no limit".
+std::string memory_limit(unsigned megabytes) {
+    return megabytes == 0 ? std::string("0") : fmt::format("{}M", megabytes);
+}
+
 // An inet_listener on the deployment's address, or closed (port 0).
 std::string inet_listener(const Deployment& d, const char* name, unsigned port, bool enabled, bool ssl) {
     return fmt::format("  inet_listener {} {{\n    address = {}\n    port = {}\n{}  }}\n", name,
@@ -129,7 +134,9 @@ namespace inbox {{
     out += fmt::format(R"(
 # Quota per account (quota = "2G" in snm.toml), and the quota-status policy
 # service Postfix asks at RCPT time, so mail to a full mailbox is refused
-# before it is accepted (no bounce later).
+# before it is accepted (no bounce later). Memory limits (vsz_limit; 0 is
+# none) here and below: quotaStatusMemoryLimit, lmtpMemoryLimit and
+# imapMemoryLimit.
 mail_plugins = $mail_plugins quota
 plugin {{
   quota = maildir:User quota
@@ -146,6 +153,7 @@ service quota-status {{
     group = postfix
   }}
   client_limit = 1
+  vsz_limit = {quota_status_memory}
 }}
 
 # SASL for Postfix's submission service.
@@ -165,6 +173,7 @@ service lmtp {{
     user = postfix
     group = postfix
   }}
+  vsz_limit = {lmtp_memory}
 }}
 recipient_delimiter = {delimiter}
 lmtp_save_to_detail_mailbox = {detail}
@@ -172,8 +181,17 @@ protocol lmtp {{
   mail_plugins = $mail_plugins sieve
   postmaster_address = postmaster@{first_domain}
 }}
+# maxConnectionsPerUser: IMAP and POP3 connections of one user from one
+# address, each protocol counted apart.
 protocol imap {{
   mail_plugins = $mail_plugins imap_quota imap_sieve
+  mail_max_userip_connections = {max_userip}
+}}
+protocol pop3 {{
+  mail_max_userip_connections = {max_userip}
+}}
+service imap {{
+  vsz_limit = {imap_memory}
 }}
 
 # Sieve: each account's own script (sieveScript, or one uploaded with
@@ -191,6 +209,10 @@ service pop3-login {{
 service managesieve-login {{
 {sieve}}}
 )",
+                       fmt::arg("quota_status_memory", memory_limit(c.quotaStatusMemoryLimit)),
+                       fmt::arg("lmtp_memory", memory_limit(c.lmtpMemoryLimit)),
+                       fmt::arg("imap_memory", memory_limit(c.imapMemoryLimit)),
+                       fmt::arg("max_userip", c.maxConnectionsPerUser),
                        fmt::arg("delimiter", c.recipientDelimiter),
                        fmt::arg("detail", c.lmtpSaveToDetailMailbox ? "yes" : "no"),
                        fmt::arg("first_domain", c.domains.empty() ? c.fqdn : c.domains.front()),

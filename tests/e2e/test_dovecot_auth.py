@@ -46,13 +46,14 @@ def hashes(build_dir):
     return {user: hashed(scheme, password) for user, (scheme, password) in PASSWORDS.items()}
 
 
-def accounts_toml(hashes, overrides=None):
+def accounts_toml(hashes, overrides=None, options=()):
     overrides = overrides or {}
     lines = [
         f"vmailUID = {VMAIL_UID}",
         'fqdn = "mail.example.com"',
         'domains = [ "example.com", "example.org" ]',
         'certificateScheme = "selfsigned"',
+        *options,
     ]
     for user, stored in hashes.items():
         lines += [f'[loginAccounts."{user}"]', f'hashedPassword = "{overrides.get(user, stored)}"']
@@ -65,7 +66,7 @@ class Site:
     """A work directory Dovecot's unprivileged users can traverse, a
     snm.toml, its applied snapshot, and a private Dovecot serving it."""
 
-    def __init__(self, hashes, settings=None, auth_blocks=None):
+    def __init__(self, hashes, settings=None, auth_blocks=None, options=()):
         self.dir = Path(tempfile.mkdtemp(prefix="snm-dovecot-"))
         self.dir.chmod(0o755)
         self.root = self.dir / "root"  # snmctl apply --root: nothing is written outside
@@ -74,6 +75,7 @@ class Site:
         self.mail.mkdir(parents=True)
         os.chown(self.mail, VMAIL_UID, VMAIL_UID)
         self.hashes = hashes
+        self.options = options  # top-level snm.toml lines
         self.snapshot = self.state / "accounts.cdb"
         try:
             self.apply()
@@ -86,7 +88,7 @@ class Site:
 
     def apply(self, overrides=None):
         toml = self.dir / "snm.toml"
-        toml.write_text(accounts_toml(self.hashes, overrides))
+        toml.write_text(accounts_toml(self.hashes, overrides, self.options))
         snmtest.snmctl("apply", "-q", "-c", toml, "--root", self.root)
 
     def auth(self, user, password):
@@ -194,6 +196,28 @@ def test_imap_and_pop3_login_over_starttls(site):
     finally:
         pop.quit()
     assert (site.mail / "example.com" / "sha").is_dir(), "the userdb's mail location was used"
+
+
+def test_utf8_folder_names_reach_the_disk_in_utf8(hashes):
+    """useUTF8FolderNames: the userdb's mail location carries Dovecot's
+    :UTF-8, so a mailbox name is stored as UTF-8, not modified UTF-7."""
+    s = Site(hashes, options=["useUTF8FolderNames = true"])
+    try:
+        s.dovecot.start()
+        fields = dict(line.split("\t", 1) for line in
+                      s.dovecot.doveadm("user", "sha@example.com").stdout.splitlines()[1:] if "\t" in line)
+        assert fields["mail"] == f"maildir:{s.mail}/example.com/sha:UTF-8"
+        s.dovecot.doveadm("mailbox", "create", "-u", "sha@example.com", "Größe")
+        assert "Größe" in s.dovecot.doveadm("mailbox", "list", "-u", "sha@example.com").stdout
+        assert (s.mail / "example.com" / "sha" / ".Größe").is_dir(), sorted(
+            p.name for p in (s.mail / "example.com" / "sha").iterdir())
+    finally:
+        s.close()
+
+
+def test_without_utf8_folder_names_dovecot_stores_modified_utf7(site):
+    site.dovecot.doveadm("mailbox", "create", "-u", "sha@example.com", "Größe")
+    assert (site.mail / "example.com" / "sha" / ".Gr&APYA3w-e").is_dir()
 
 
 def wait_for_auth(site, user, password, expected):

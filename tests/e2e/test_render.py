@@ -81,3 +81,37 @@ def test_only_snm_policyd_decides_sender_ownership(build_dir, tmp_path):
     for service in ("submission", "submissions"):
         assert f"{service}/inet/smtpd_sender_restrictions = reject_non_fqdn_sender,$snm_sender_policy" in services
     assert "policy_context=sender" in snmtest.run(["postconf", "-c", postfix_dir, "-h", "snm_sender_policy"]).stdout
+
+
+def doveconf(conf, name, filter_=None):
+    """One setting as Dovecot itself reads it from `conf` (doveconf -h)."""
+    argv = ["doveconf", "-c", conf, "-h", *(["-f", filter_] if filter_ else []), name]
+    return snmtest.run(argv).stdout.strip()
+
+
+def applied(tmp_path, options):
+    """The example configuration with `options` (top-level TOML lines) in
+    front, applied under tmp_path/root; returns the root."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "snm.toml"
+    config.write_text(options + CONFIGS["example"].read_text())
+    snmtest.snmctl("apply", "-q", "-c", config, "--root", tmp_path / "root")
+    return tmp_path / "root"
+
+
+def test_dovecot_reads_snms_connection_and_memory_limits(build_dir, tmp_path):
+    """maxConnectionsPerUser for IMAP and POP3, and the three memory limits,
+    as Dovecot reads them from the rendered dovecot.conf."""
+    defaults = applied(tmp_path / "defaults", "") / "etc" / "dovecot" / "dovecot.conf"
+    for protocol in ("imap", "pop3"):
+        assert doveconf(defaults, "mail_max_userip_connections", f"protocol={protocol}") == "100"
+    for service in ("imap", "lmtp", "quota-status"):
+        assert doveconf(defaults, f"service/{service}/vsz_limit") == "256 M"
+
+    conf = applied(tmp_path / "set", "maxConnectionsPerUser = 7\nimapMemoryLimit = 1024\n"
+                                     "lmtpMemoryLimit = 0\nquotaStatusMemoryLimit = 64\n") / "etc" / "dovecot" / "dovecot.conf"
+    assert doveconf(conf, "mail_max_userip_connections", "protocol=imap") == "7"
+    assert doveconf(conf, "mail_max_userip_connections", "protocol=pop3") == "7"
+    assert doveconf(conf, "service/imap/vsz_limit") == "1 G"
+    assert doveconf(conf, "service/lmtp/vsz_limit") == "0"  # Dovecot's "no limit"
+    assert doveconf(conf, "service/quota-status/vsz_limit") == "64 M"

@@ -384,3 +384,36 @@ TEST(ConfigLoader, ClientRateLimitsHaveSafeDefaultsAndChecksTheirLimits) {
                 HasSubstr("`10.0.0.300` in `clientRateLimits.allowNetworks` is not an IP address or CIDR block"));
     EXPECT_THAT(only_error(base() + "clientRateLimits = 5\n"), HasSubstr("`clientRateLimits` must be a table"));
 }
+
+TEST(ConfigLoader, DovecotLimitsHaveSnmsDefaultsAndChecksTheirRanges) {
+    auto defaults = load(base());
+    ASSERT_TRUE(defaults.config);
+    const Config& c = *defaults.config;
+    EXPECT_EQ(c.maxConnectionsPerUser, 100u);
+    EXPECT_EQ(c.imapMemoryLimit, 256u);
+    EXPECT_EQ(c.lmtpMemoryLimit, 256u);
+    EXPECT_EQ(c.quotaStatusMemoryLimit, 256u);
+    EXPECT_FALSE(c.useUTF8FolderNames);
+
+    auto set = load(base() + "maxConnectionsPerUser = 20\nimapMemoryLimit = 1024\nlmtpMemoryLimit = 0\n"
+                             "quotaStatusMemoryLimit = 16\nuseUTF8FolderNames = true\n");
+    ASSERT_TRUE(set.config) << ::testing::PrintToString(errors(set));
+    EXPECT_EQ(set.config->maxConnectionsPerUser, 20u);
+    EXPECT_EQ(set.config->imapMemoryLimit, 1024u);
+    EXPECT_EQ(set.config->lmtpMemoryLimit, 0u);
+    EXPECT_EQ(set.config->quotaStatusMemoryLimit, 16u);
+    EXPECT_TRUE(set.config->useUTF8FolderNames);
+
+    EXPECT_EQ(only_error(base() + "maxConnectionsPerUser = 0\n"),
+              "snm.toml:3:25: error: `maxConnectionsPerUser` is 0; expected a value from 1 to 100000");
+    EXPECT_EQ(only_error(base() + "maxConnectionsPerUser = \"50\"\n"),
+              "snm.toml:3:25: error: `maxConnectionsPerUser` must be an integer, not a string");
+    EXPECT_EQ(only_error(base() + "imapMemoryLimit = 8\n"),
+              "snm.toml:3:19: error: `imapMemoryLimit` is 8; expected 0 (no limit) or a size in MB from 16 to 1048576");
+    EXPECT_EQ(only_error(base() + "lmtpMemoryLimit = -256\n"),
+              "snm.toml:3:19: error: `lmtpMemoryLimit` is -256; expected 0 (no limit) or a size in MB from 16 to 1048576");
+    EXPECT_EQ(only_error(base() + "quotaStatusMemoryLimit = \"256M\"\n"),
+              "snm.toml:3:26: error: `quotaStatusMemoryLimit` must be an integer (MB), not a string");
+    EXPECT_EQ(only_error(base() + "useUTF8FolderNames = 1\n"),
+              "snm.toml:3:22: error: `useUTF8FolderNames` must be true or false, not an integer");
+}

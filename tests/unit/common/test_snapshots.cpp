@@ -63,6 +63,15 @@ TEST_F(Snapshots, AccountsHoldDovecotPasswordAndUserdbFields) {
     EXPECT_EQ(users, std::vector<std::string>{"user1@example.com"});
 }
 
+TEST_F(Snapshots, MailLocationCarriesTheLayoutAndUtf8FolderNames) {
+    ASSERT_TRUE(apply(config_with("useFsLayout = true\nuseUTF8FolderNames = true\n" + account_toml("user1@example.com"))));
+    auto snapshot = AccountsSnapshot::open(path("accounts.cdb"));
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+    std::string fields;
+    ASSERT_EQ((*snapshot)->userdb_fields("user1@example.com", fields), Find::Found);
+    EXPECT_NE(fields.find("\tmail=maildir:/srv/mail/example.com/user1:LAYOUT=fs:UTF-8\t"), std::string::npos) << fields;
+}
+
 TEST_F(Snapshots, KeepHashesAwayFromEveryoneButDovecot) {
     ASSERT_TRUE(apply(config_with(account_toml("user1@example.com"))));
     EXPECT_EQ(mode_of(path("accounts.cdb")), 0600u);  // not root: owner only
