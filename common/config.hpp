@@ -100,6 +100,9 @@ struct Config {
     bool enable = true;
 
     std::string fqdn;
+    // The name Postfix gives in HELO/EHLO when it sends mail (smtp_helo_name),
+    // for reverse DNS; default fqdn.
+    std::string sendingFqdn;
     std::vector<std::string> domains;
     std::vector<LoginAccount> loginAccounts;
     // address -> login accounts receiving it (and allowed to send as it)
@@ -164,6 +167,9 @@ struct Config {
     LoginThrottle loginThrottle;
     // SMTP smuggling defence: a bare LF in SMTP is refused (SNM's option).
     bool smtpdForbidBareNewline = true;
+    // The host part of a submitted message's Message-ID becomes fqdn, so it
+    // does not reveal the client's host name (SNM's header_checks rule).
+    bool rewriteMessageId = false;
     ClientRateLimits clientRateLimits;
 
     // Dovecot's limits, SNM's names and defaults: IMAP and POP3 connections

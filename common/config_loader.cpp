@@ -18,6 +18,7 @@ const std::vector<Loader::Option>& Loader::options() {
     static const std::vector<Option> table = {
         {"enable", &Loader::read_flag<&Config::enable>},
         {"fqdn", &Loader::read_fqdn},
+        {"sendingFqdn", &Loader::read_sending_fqdn},
         {"domains", &Loader::read_domains},
         {"stateDirectory", &Loader::read_state_directory},
         {"mailDirectory", &Loader::read_mail_directory},
@@ -64,6 +65,7 @@ const std::vector<Loader::Option>& Loader::options() {
         {"loginThrottle", &Loader::read_login_throttle},
         {"smtpdForbidBareNewline", &Loader::read_flag<&Config::smtpdForbidBareNewline>},
         {"clientRateLimits", &Loader::read_client_rate_limits},
+        {"rewriteMessageId", &Loader::read_flag<&Config::rewriteMessageId>},
         {"maxConnectionsPerUser", &Loader::read_max_connections_per_user},
         {"imapMemoryLimit", &Loader::read_memory_limit<&Config::imapMemoryLimit>},
         {"lmtpMemoryLimit", &Loader::read_memory_limit<&Config::lmtpMemoryLimit>},
@@ -98,6 +100,7 @@ void Loader::load(const toml::table& root) {
     if (!dkim_key_directory_set_) config_.dkimKeyDirectory = config_.stateDirectory + "/dkim";
     if (!certificate_directory_set_) config_.certificateDirectory = config_.stateDirectory + "/certs";
     if (config_.acmeCertificateName.empty()) config_.acmeCertificateName = config_.fqdn;
+    if (config_.sendingFqdn.empty()) config_.sendingFqdn = config_.fqdn;
     // lego registers an account only with a contact; RFC 5321 makes postmaster one.
     if (config_.acmeEmail.empty() && !config_.domains.empty()) config_.acmeEmail = "postmaster@" + config_.domains.front();
     for (auto& domain : config_.dkimDomains)

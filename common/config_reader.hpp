@@ -218,6 +218,16 @@ private:
             config_.fqdn = *fqdn;
         }
     }
+    void read_sending_fqdn(const toml::node& node) {
+        if (auto name = string_value(node, "sendingFqdn")) {
+            lower_in_place(*name);
+            if (!is_valid_domain(*name))
+                error(node, fmt::format("`sendingFqdn` `{}` is not a fully qualified host name; expected the name "
+                                        "this server's address resolves to in reverse DNS, e.g. myserver.example.com",
+                                        *name));
+            else config_.sendingFqdn = *name;
+        }
+    }
     void read_domains(const toml::node& node) {
         string_list(node, "domains", [&](std::string domain, SourcePosition at) {
             lower_in_place(domain);

@@ -18,6 +18,20 @@ constexpr const char* kSubmissionHeaderCleanup =
     "/^X-Mailer:/            IGNORE\n"
     "/^User-Agent:/          IGNORE\n";
 
+// The header_checks of submitted mail: kSubmissionHeaderCleanup, and with
+// rewriteMessageId SNM's rule giving the Message-ID the server's name in
+// place of the client's host (SNM's is PCRE, `<(.*?)@.*?>`; this is the
+// same in regexp(5), which needs no postfix-pcre): the local part up to
+// the first @ is kept.
+std::string submission_header_cleanup(const Config& c) {
+    std::string rules = kSubmissionHeaderCleanup;
+    if (c.rewriteMessageId)
+        rules += fmt::format("# rewriteMessageId: the host part of the Message-ID becomes {0}.\n"
+                             "/^Message-ID:[[:space:]]*<([^@>]*)@[^>]*>/ REPLACE Message-ID: <$1@{0}>\n",
+                             c.fqdn);
+    return rules;
+}
+
 // CIDR networks in Postfix's notation: IPv6 addresses in brackets.
 std::string postfix_networks(const std::vector<std::string>& networks) {
     std::string out;
@@ -49,6 +63,9 @@ std::string main_cf(const Config& c, const Deployment& d) {
 compatibility_level = 3.6
 myhostname = {fqdn}
 myorigin = $myhostname
+# The name given in HELO when sending (sendingFqdn): the one this server's
+# address resolves to in reverse DNS, which receivers compare.
+smtp_helo_name = {sending_fqdn}
 # All mail domains are virtual (below); nothing is delivered to Unix users.
 mydestination =
 # No local(8) delivery, so no /etc/aliases (and no NIS lookups).
@@ -67,7 +84,8 @@ message_size_limit = {size}
 mailbox_size_limit = 0
 recipient_delimiter = {delimiter}
 )",
-                       fmt::arg("fqdn", c.fqdn), fmt::arg("mynetworks", postfix_networks(c.dkimInternalNetworks)),
+                       fmt::arg("fqdn", c.fqdn), fmt::arg("sending_fqdn", c.sendingFqdn),
+                       fmt::arg("mynetworks", postfix_networks(c.dkimInternalNetworks)),
                        fmt::arg("queue", d.postfix_queue_dir),
                        fmt::arg("data", d.postfix_data_dir), fmt::arg("size", c.messageSizeLimit),
                        fmt::arg("delimiter", c.recipientDelimiter));
@@ -267,7 +285,8 @@ RenderedFiles render_postfix(const Config& config, const Deployment& deployment)
         {deployment.postfix_dir + "/main.cf", main_cf(config, deployment), 0644},
         {deployment.postfix_dir + "/master.cf", master_cf(config, deployment), 0644},
         {deployment.postfix_dir + "/submission_header_cleanup_rules",
-         rendered_header("Postfix header_checks for submission", config.sourceFile) + kSubmissionHeaderCleanup, 0644},
+         rendered_header("Postfix header_checks for submission", config.sourceFile) + submission_header_cleanup(config),
+         0644},
     };
 }
 

@@ -102,3 +102,25 @@ def test_seed_config_signs_locally_submitted_mail_with_its_1535_bit_key(build_di
         assert_signed(sb, raw, [("example.com", "mail", "rsa-sha256")])
         zone = snmtest.snmctl("dkim", "dns", "-c", config, "--root", sb.dir).stdout
         assert "mail._domainkey.example.com." in zone
+
+
+def test_rewritten_message_id_leaves_signed_and_helo_is_sending_fqdn(build_dir, tmp_path):
+    """rewriteMessageId: the Message-ID a client submits leaves with the
+    server's fqdn as its host part, and the signature over it verifies (the
+    milter signs after Postfix's header_checks). sendingFqdn is the name in
+    the HELO of the connection that relays it."""
+    text = (DATA / "acceptance.toml").read_text().replace(
+        'certificateScheme = "selfsigned"',
+        'certificateScheme = "selfsigned"\nrewriteMessageId = true\nsendingFqdn = "out.example.net"')
+    config = tmp_path / "rewrite.toml"
+    config.write_text(text)
+    with Sandbox(config) as sb:
+        msg = sb.message("user1@example.com", [OUTSIDE], headers={"Message-ID": "<a1b2.c3@laptop.home.example.net>"})
+        with sb.submission("user1@example.com", "password1") as client:
+            client.send_message(msg)
+        raw = relayed_message(sb, msg["Subject"])
+        assert b"\nMessage-ID: <a1b2.c3@mail.example.com>" in raw.replace(b"\r\n", b"\n"), raw[:2000]
+        assert b"laptop.home" not in raw
+        assert_signed(sb, raw, [("example.com", "rsa2026", "rsa-sha256"), ("example.com", "ed2026", "ed25519-sha256")])
+        # smtp-sink's own Received line names the HELO it was given.
+        assert raw.startswith(b"Received: from out.example.net ("), raw[:400]

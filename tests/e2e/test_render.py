@@ -115,3 +115,37 @@ def test_dovecot_reads_snms_connection_and_memory_limits(build_dir, tmp_path):
     assert doveconf(conf, "service/imap/vsz_limit") == "1 G"
     assert doveconf(conf, "service/lmtp/vsz_limit") == "0"  # Dovecot's "no limit"
     assert doveconf(conf, "service/quota-status/vsz_limit") == "64 M"
+
+
+def test_postfix_helo_name_is_sending_fqdn(build_dir, tmp_path):
+    """sendingFqdn is the name Postfix's SMTP client gives in HELO; the
+    server keeps fqdn for its own greeting."""
+    default = applied(tmp_path / "defaults", "") / "etc" / "postfix"
+    assert snmtest.run(["postconf", "-c", default, "-hx", "smtp_helo_name"]).stdout.strip() == "mail.example.com"
+    postfix_dir = applied(tmp_path / "set", 'sendingFqdn = "Out.Example.net"\n') / "etc" / "postfix"
+    assert snmtest.run(["postconf", "-c", postfix_dir, "-h", "smtp_helo_name"]).stdout.strip() == "out.example.net"
+    assert snmtest.run(["postconf", "-c", postfix_dir, "-h", "myhostname"]).stdout.strip() == "mail.example.com"
+
+
+def submission_header_checks(postfix_dir):
+    """The header_checks table the submission services' cleanup uses, as
+    Postfix names it in master.cf."""
+    services = snmtest.run(["postconf", "-c", postfix_dir, "-P"]).stdout
+    line = next(l for l in services.splitlines() if l.startswith("submission-header-cleanup/unix/header_checks ="))
+    return line.split("=", 1)[1].strip()
+
+
+def test_rewrite_message_id_replaces_the_clients_host_with_fqdn(build_dir, tmp_path):
+    """rewriteMessageId: Postfix's own table lookup (postmap -q on the
+    header_checks submitted mail goes through) replaces the host part of
+    the Message-ID with fqdn, keeps the local part, and leaves the rule out
+    when the option is off."""
+    header = "Message-ID: <20240101.abc$123@laptop.home.example.net>"
+    table = submission_header_checks(applied(tmp_path / "on", "rewriteMessageId = true\n") / "etc" / "postfix")
+    assert snmtest.run(["postmap", "-q", header, table]).stdout.strip() == \
+        "REPLACE Message-ID: <20240101.abc$123@mail.example.com>"
+    assert snmtest.run(["postmap", "-q", "message-id:<x@y>", table]).stdout.strip() == \
+        "REPLACE Message-ID: <x@mail.example.com>"
+    assert snmtest.run(["postmap", "-q", "In-Reply-To: <x@y>", table], check=False).returncode == 1
+    off = submission_header_checks(applied(tmp_path / "off", "") / "etc" / "postfix")
+    assert snmtest.run(["postmap", "-q", header, off], check=False).returncode == 1

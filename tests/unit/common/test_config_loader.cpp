@@ -417,3 +417,24 @@ TEST(ConfigLoader, DovecotLimitsHaveSnmsDefaultsAndChecksTheirRanges) {
     EXPECT_EQ(only_error(base() + "useUTF8FolderNames = 1\n"),
               "snm.toml:3:22: error: `useUTF8FolderNames` must be true or false, not an integer");
 }
+
+TEST(ConfigLoader, SendingFqdnDefaultsToFqdnAndMustBeAHostName) {
+    auto defaults = load(base());
+    ASSERT_TRUE(defaults.config);
+    EXPECT_EQ(defaults.config->sendingFqdn, "mail.example.com");
+    EXPECT_FALSE(defaults.config->rewriteMessageId);
+    // Read before fqdn in the file or after, it is its own value.
+    auto set = load("sendingFqdn = \"MyServer.Example.net\"\nrewriteMessageId = true\n" + base());
+    ASSERT_TRUE(set.config) << ::testing::PrintToString(errors(set));
+    EXPECT_EQ(set.config->sendingFqdn, "myserver.example.net");
+    EXPECT_EQ(set.config->fqdn, "mail.example.com");
+    EXPECT_TRUE(set.config->rewriteMessageId);
+
+    EXPECT_EQ(only_error(base() + "sendingFqdn = \"bad name\"\n"),
+              "snm.toml:3:15: error: `sendingFqdn` `bad name` is not a fully qualified host name; expected the name "
+              "this server's address resolves to in reverse DNS, e.g. myserver.example.com");
+    EXPECT_EQ(only_error(base() + "sendingFqdn = true\n"),
+              "snm.toml:3:15: error: `sendingFqdn` must be a string, not a boolean");
+    EXPECT_EQ(only_error(base() + "rewriteMessageId = \"yes\"\n"),
+              "snm.toml:3:20: error: `rewriteMessageId` must be true or false, not a string");
+}
